@@ -1,0 +1,78 @@
+"""Declarative, versioned screening-instrument definitions and the catalogue.
+
+Definitions are JSON files in ``instruments/definitions/`` decoded with msgspec into frozen
+structs and checked at load (see :mod:`instruments._validate`). Typical use::
+
+    from instruments import default_catalogue
+
+    phq9 = default_catalogue().get("phq9")
+    language = phq9.resolve_language("zh-CN")
+"""
+
+from ._catalogue import Catalogue, default_catalogue, load_catalogue
+from ._errors import DefinitionError, UnknownInstrumentError
+from ._loader import load_definition, parse_definition
+from ._model import LANGUAGES, Instrument, Item, LanguageInfo, Option
+from ._spec import (
+    AllOf,
+    AnswerIs,
+    AnyOf,
+    Band,
+    BandIs,
+    Classification,
+    ClassRule,
+    CompleteRule,
+    Condition,
+    CountIn,
+    Cutoff,
+    FlagRule,
+    MissingRule,
+    Not,
+    PositiveRule,
+    ProrateRule,
+    RuleBand,
+    Scale,
+    ScoreIn,
+    ScoringSpec,
+    Severity,
+    Unanswered,
+    ZeroFillRule,
+)
+
+__all__ = [
+    "LANGUAGES",
+    "AllOf",
+    "AnswerIs",
+    "AnyOf",
+    "Band",
+    "BandIs",
+    "Catalogue",
+    "ClassRule",
+    "Classification",
+    "CompleteRule",
+    "Condition",
+    "CountIn",
+    "Cutoff",
+    "DefinitionError",
+    "FlagRule",
+    "Instrument",
+    "Item",
+    "LanguageInfo",
+    "MissingRule",
+    "Not",
+    "Option",
+    "PositiveRule",
+    "ProrateRule",
+    "RuleBand",
+    "Scale",
+    "ScoreIn",
+    "ScoringSpec",
+    "Severity",
+    "Unanswered",
+    "UnknownInstrumentError",
+    "ZeroFillRule",
+    "default_catalogue",
+    "load_catalogue",
+    "load_definition",
+    "parse_definition",
+]
