@@ -1,0 +1,129 @@
+"""Wire formats of the JSON API (msgspec Structs; never ORM rows)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any, Literal
+
+import msgspec
+
+Language = Literal["zh-CN", "en"]
+
+
+class Request(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
+    """Base of every request body: unknown fields are an error, not ignored."""
+
+
+class StartSessionRequest(Request, frozen=True):
+    access_code: str
+    language: Language = "zh-CN"
+
+
+class OptionOut(msgspec.Struct, frozen=True):
+    value: int
+    text: str
+
+
+class ItemOut(msgspec.Struct, frozen=True):
+    item_id: str
+    text: str
+    options: list[OptionOut]
+
+
+class InstrumentOut(msgspec.Struct, frozen=True):
+    instrument_id: str
+    version: str
+    title: str
+    instructions: str
+    language: str
+    language_status: str
+    items: list[ItemOut]
+    language_notice: dict[str, str] | None = None
+
+
+class HelpContact(msgspec.Struct, frozen=True):
+    name: dict[str, str]
+    contact: str
+
+
+class StartSessionResponse(msgspec.Struct, frozen=True):
+    session_id: uuid.UUID
+    session_token: str
+    language: str
+    resumed: bool
+    expires_at: datetime
+    battery: list[InstrumentOut]
+    help_contacts: list[HelpContact]
+
+
+class SubmissionRequest(Request, frozen=True):
+    """Answers per instrument id, per item id: an option value, or ``null`` when unanswered.
+
+    Values are checked by the scorer against each item's options (an integer among them, or
+    null), so that an error can name the instrument and the item; nothing is coerced.
+    """
+
+    answers: dict[str, dict[str, Any]]
+
+
+class SubmissionReceipt(msgspec.Struct, frozen=True):
+    """What a student is told: that it arrived. Never a score, band or tier."""
+
+    session_id: uuid.UUID
+    status: Literal["received"]
+    received_at: datetime
+    message: dict[str, str]
+    help_contacts: list[HelpContact]
+
+
+class LoginRequest(Request, frozen=True):
+    username: str
+    password: str
+
+
+class LoginResponse(msgspec.Struct, frozen=True):
+    access_token: str
+    token_type: Literal["bearer"]
+    expires_at: datetime
+    role: str
+    display_name: str
+
+
+class StudentRef(msgspec.Struct, frozen=True):
+    student_id: uuid.UUID
+    name: str
+    grade: int
+    class_name: str
+
+
+class ReasonOut(msgspec.Struct, frozen=True):
+    rule_id: str
+    text: dict[str, str]
+
+
+class CaseOut(msgspec.Struct, frozen=True):
+    """A case in a queue: urgency and deadlines, the reasons, never the answers."""
+
+    case_id: uuid.UUID
+    tier: str
+    pathway: str | None
+    status: str
+    opened_at: datetime
+    acknowledge_by: datetime
+    acknowledged_at: datetime | None
+    overdue: bool
+    escalation_level: int
+    school_id: uuid.UUID
+    student: StudentRef
+    reasons: list[ReasonOut]
+
+
+class CaseList(msgspec.Struct, frozen=True):
+    items: list[CaseOut]
+    count: int
+    sort: str
+
+
+class AcknowledgeRequest(Request, frozen=True):
+    note: str | None = None

@@ -1,0 +1,57 @@
+"""Staff endpoints: login, the case queue, acknowledging a case."""
+
+from __future__ import annotations
+
+import uuid
+
+from litestar import get, post
+from litestar.di import NamedDependency
+from litestar.params import FromPath, JSONBody
+
+from ..clock import Clock
+from ..db import AsyncSession, StaffUser
+from ..services import auth, cases
+from ..services.runtime import Runtime
+from .schemas import AcknowledgeRequest, CaseList, CaseOut, LoginRequest, LoginResponse
+
+
+@post(
+    "/api/v1/auth/login",
+    tags=["staff"],
+    summary="Exchange username and password for a token",
+    status_code=200,
+)
+async def login(
+    data: JSONBody[LoginRequest],
+    db: NamedDependency[AsyncSession],
+    rt: NamedDependency[Runtime],
+    clock: NamedDependency[Clock],
+) -> LoginResponse:
+    return await auth.login(db, rt, username=data.username, password=data.password, now=clock.now())
+
+
+@get("/api/v1/cases", tags=["cases"], summary="Open cases in my scope, by deadline then tier")
+async def list_cases(
+    db: NamedDependency[AsyncSession],
+    staff: NamedDependency[StaffUser],
+    clock: NamedDependency[Clock],
+) -> CaseList:
+    return await cases.list_cases(db, staff, now=clock.now())
+
+
+@post(
+    "/api/v1/cases/{case_id:uuid}/acknowledge",
+    tags=["cases"],
+    summary="Acknowledge a case (stops its escalation)",
+    status_code=200,
+)
+async def acknowledge(
+    case_id: FromPath[uuid.UUID],
+    db: NamedDependency[AsyncSession],
+    staff: NamedDependency[StaffUser],
+    clock: NamedDependency[Clock],
+    data: JSONBody[AcknowledgeRequest | None] = None,
+) -> CaseOut:
+    return await cases.acknowledge(
+        db, staff, case_id, note=data.note if data else None, now=clock.now()
+    )

@@ -1,0 +1,58 @@
+"""Student endpoints: start or resume a screening session, submit it once."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from litestar import Response, post
+from litestar.di import NamedDependency
+from litestar.params import FromPath, HeaderParameter, JSONBody
+
+from ..clock import Clock
+from ..db import AsyncSession
+from ..services import screening
+from ..services.runtime import Runtime
+from .schemas import StartSessionRequest, StartSessionResponse, SubmissionReceipt, SubmissionRequest
+
+
+@post("/api/v1/student/sessions", tags=["student"], summary="Start or resume a screening")
+async def start_session(
+    data: JSONBody[StartSessionRequest],
+    db: NamedDependency[AsyncSession],
+    rt: NamedDependency[Runtime],
+    clock: NamedDependency[Clock],
+) -> Response[StartSessionResponse]:
+    created, out = await screening.start_session(
+        db, rt, access_code=data.access_code, language=data.language, now=clock.now()
+    )
+    return Response(out, status_code=201 if created else 200)
+
+
+@post(
+    "/api/v1/student/sessions/{session_id:uuid}/submission",
+    tags=["student"],
+    summary="Submit the answers of a session (idempotent per Idempotency-Key)",
+)
+async def submit(  # noqa: PLR0917 - litestar injects each parameter by name
+    session_id: FromPath[uuid.UUID],
+    data: JSONBody[SubmissionRequest],
+    db: NamedDependency[AsyncSession],
+    rt: NamedDependency[Runtime],
+    clock: NamedDependency[Clock],
+    authorization: Annotated[str | None, HeaderParameter(name="Authorization")] = None,
+    idempotency_key: Annotated[str | None, HeaderParameter(name="Idempotency-Key")] = None,
+) -> Response[SubmissionReceipt]:
+    token = None
+    if authorization and authorization.lower().startswith("bearer "):
+        token = authorization[7:].strip()
+    status, receipt = await screening.submit(
+        db,
+        rt,
+        session_id=session_id,
+        session_token=token,
+        idempotency_key=idempotency_key,
+        request=data,
+        now=clock.now(),
+    )
+    return Response(receipt, status_code=status)

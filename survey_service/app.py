@@ -1,0 +1,74 @@
+"""The application factory. Nothing is created at import time."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from litestar import Litestar, get
+from litestar.datastructures import State
+from litestar.logging import LoggingConfig
+from litestar.openapi import OpenAPIConfig
+from litestar.plugins.jinja import JinjaTemplateEngine
+from litestar.template.config import TemplateConfig
+
+from .api import staff, student
+from .api.dependencies import DEPENDENCIES
+from .clock import Clock, SystemClock
+from .db import create_engine, create_session_factory
+from .errors import EXCEPTION_HANDLERS
+from .pages import student as student_pages
+from .services.runtime import Runtime, load_runtime
+from .settings import Settings
+
+
+@get("/healthz", tags=["ops"], summary="Liveness", include_in_schema=False)
+async def healthz() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+def create_app(
+    settings: Settings, *, clock: Clock | None = None, runtime: Runtime | None = None
+) -> Litestar:
+    """Build the Runxin ASGI app for ``settings``.
+
+    The database engine is created when the app starts and disposed when it stops.
+    """
+    rt = runtime or load_runtime(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncGenerator[None, None]:
+        engine = create_engine(settings.database_url)
+        app.state.session_factory = create_session_factory(engine)
+        try:
+            yield
+        finally:
+            await engine.dispose()
+
+    return Litestar(
+        route_handlers=[
+            healthz,
+            student.start_session,
+            student.submit,
+            staff.login,
+            staff.list_cases,
+            staff.acknowledge,
+            student_pages.entry,
+            student_pages.entry_submit,
+            student_pages.questionnaire,
+            student_pages.questionnaire_submit,
+        ],
+        template_config=TemplateConfig(
+            directory=Path(__file__).resolve().parent / "templates", engine=JinjaTemplateEngine
+        ),
+        dependencies=DEPENDENCIES,
+        exception_handlers=EXCEPTION_HANDLERS,
+        lifespan=[lifespan],
+        request_max_body_size=settings.max_body_bytes,
+        logging_config=LoggingConfig(
+            log_exceptions="always", disable_stack_trace={400, 401, 403, 404, 409, 410, 413, 422}
+        ),
+        openapi_config=OpenAPIConfig(title="Runxin 润心", version="0.1.0", path="/schema"),
+        state=State({"runtime": rt, "clock": clock or SystemClock()}),
+    )

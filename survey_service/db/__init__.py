@@ -1,0 +1,53 @@
+"""Database layer: tables, engine, migrations."""
+
+from ._engine import AsyncSession, create_engine, create_session_factory
+from ._migrate import upgrade
+from ._models import (
+    AccessCode,
+    AuditEntry,
+    Base,
+    Campaign,
+    Case,
+    CaseEvent,
+    CaseTask,
+    DeliveryAttempt,
+    District,
+    IdempotencyRecord,
+    OutboxMessage,
+    Response,
+    School,
+    SchoolClass,
+    Score,
+    ScreeningSession,
+    StaffToken,
+    StaffUser,
+    Student,
+    TriageRecord,
+)
+
+__all__ = [
+    "AccessCode",
+    "AsyncSession",
+    "AuditEntry",
+    "Base",
+    "Campaign",
+    "Case",
+    "CaseEvent",
+    "CaseTask",
+    "DeliveryAttempt",
+    "District",
+    "IdempotencyRecord",
+    "OutboxMessage",
+    "Response",
+    "School",
+    "SchoolClass",
+    "Score",
+    "ScreeningSession",
+    "StaffToken",
+    "StaffUser",
+    "Student",
+    "TriageRecord",
+    "create_engine",
+    "create_session_factory",
+    "upgrade",
+]

@@ -1,0 +1,136 @@
+"""Service errors and their RFC 9457 ``application/problem+json`` rendering."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Request, Response
+from litestar.exceptions import HTTPException, ValidationException
+
+PROBLEM_JSON = "application/problem+json"
+
+
+class ServiceError(Exception):
+    """An error the client can act on; rendered as a problem document.
+
+    ``code`` is a stable machine-readable slug; ``detail`` says what is wrong in English;
+    ``message`` optionally carries user-facing text in ``zh-CN`` and ``en``.
+    """
+
+    status = 400
+    title = "Bad request"
+
+    def __init__(
+        self,
+        detail: str,
+        *,
+        code: str,
+        message: dict[str, str] | None = None,
+        extra: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.code = code
+        self.message = message
+        self.extra = extra or {}
+
+
+class BadRequest(ServiceError):
+    status, title = 400, "Bad request"
+
+
+class Unauthorized(ServiceError):
+    status, title = 401, "Unauthorized"
+
+
+class Forbidden(ServiceError):
+    status, title = 403, "Forbidden"
+
+
+class NotFound(ServiceError):
+    status, title = 404, "Not found"
+
+
+class Conflict(ServiceError):
+    status, title = 409, "Conflict"
+
+
+class Gone(ServiceError):
+    status, title = 410, "Gone"
+
+
+class Unprocessable(ServiceError):
+    status, title = 422, "Unprocessable content"
+
+
+def problem(
+    status: int, title: str, detail: str, code: str, **extra: Any
+) -> Response[dict[str, Any]]:
+    body: dict[str, Any] = {
+        "type": f"urn:runxin:problem:{code}",
+        "title": title,
+        "status": status,
+        "detail": detail,
+    }
+    body.update({k: v for k, v in extra.items() if v is not None})
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    return Response(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+
+
+def handle_service_error(_: Request[Any, Any, Any], exc: ServiceError) -> Response[dict[str, Any]]:
+    return problem(exc.status, exc.title, exc.detail, exc.code, message=exc.message, **exc.extra)
+
+
+def handle_validation_error(
+    _: Request[Any, Any, Any], exc: ValidationException
+) -> Response[dict[str, Any]]:
+    errors = exc.extra if isinstance(exc.extra, list) else None
+    detail = exc.detail or "The request is not valid"
+    if errors:
+        parts = [
+            f"{e.get('message', '')} ({e.get('key', '')})".strip()
+            for e in errors
+            if isinstance(e, dict)
+        ]
+        detail = "; ".join(p for p in parts if p) or detail
+    return problem(400, "Bad request", detail, "invalid_request", errors=errors)
+
+
+def handle_http_exception(
+    _: Request[Any, Any, Any], exc: HTTPException
+) -> Response[dict[str, Any]]:
+    code = {
+        404: "not_found",
+        405: "method_not_allowed",
+        413: "body_too_large",
+        401: "unauthorized",
+        403: "forbidden",
+    }.get(exc.status_code, "http_error")
+    detail = exc.detail
+    if exc.status_code == 413:
+        detail = "The request body is larger than this service accepts"
+    return problem(exc.status_code, _title(exc.status_code), detail, code)
+
+
+def handle_internal_error(_: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
+    # No details leak to the client; the traceback goes to the server log via litestar's logger.
+    return problem(
+        500, "Internal server error", "The server failed; nothing was saved.", "internal"
+    )
+
+
+def _title(status: int) -> str:
+    from http import HTTPStatus
+
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Error"
+
+
+EXCEPTION_HANDLERS: dict[Any, Any] = {
+    ServiceError: handle_service_error,
+    ValidationException: handle_validation_error,
+    HTTPException: handle_http_exception,
+    500: handle_internal_error,
+}

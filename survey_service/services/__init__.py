@@ -1,0 +1,1 @@
+"""Service functions: one per use case, each working inside the caller's transaction."""

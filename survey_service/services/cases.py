@@ -1,0 +1,283 @@
+"""Cases: opened from a triage result, listed by urgency, acknowledged by the care team."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import cast
+
+import msgspec
+from sqlalchemy import select
+
+import triage
+
+from ..api.schemas import CaseList, CaseOut, ReasonOut, StudentRef
+from ..db import (
+    AsyncSession,
+    Case,
+    CaseEvent,
+    CaseTask,
+    School,
+    SchoolClass,
+    StaffUser,
+    Student,
+    TriageRecord,
+)
+from ..errors import Conflict, Forbidden, NotFound
+from . import audit
+from .notifications import enqueue_case_notification
+from .runtime import Runtime
+
+OPEN_STATES = ("open", "acknowledged")
+CASE_READERS = {"counsellor", "school_lead", "district_officer"}
+CASE_ACKNOWLEDGERS = {"counsellor", "school_lead", "district_officer"}
+
+
+def as_tier(value: str) -> triage.Tier:
+    if value not in triage.TIER_ORDER:
+        raise ValueError(f"unknown tier {value!r}")
+    return cast(triage.Tier, value)
+
+
+async def find_open_case(db: AsyncSession, student_id: uuid.UUID) -> Case | None:
+    """The student's open (not closed) case, if any."""
+    return await db.scalar(
+        select(Case)
+        .where(Case.student_id == student_id, Case.status.in_(OPEN_STATES))
+        .order_by(Case.opened_at.desc())
+        .limit(1)
+        .with_for_update()
+    )
+
+
+def _ladder_json(steps: tuple[triage.EscalationStep, ...]) -> list[dict[str, object]]:
+    return [{"level": s.level, "role": s.role, "due_at": s.due_at.isoformat()} for s in steps]
+
+
+def ladder_steps(case: Case) -> tuple[triage.EscalationStep, ...]:
+    """The stored escalation ladder of ``case`` as domain objects."""
+    return tuple(
+        triage.EscalationStep(
+            level=int(s["level"]), role=s["role"], due_at=datetime.fromisoformat(s["due_at"])
+        )
+        for s in case.ladder
+    )
+
+
+async def open_or_update_case(
+    db: AsyncSession,
+    rt: Runtime,
+    *,
+    student: Student,
+    school: School,
+    result: triage.TriageResult,
+    triage_row: TriageRecord,
+    open_case: Case | None,
+    now: datetime,
+) -> Case:
+    """Open a case for a tier of yellow or above, or raise the open case's tier.
+
+    A higher tier on an open case restarts acknowledgement and escalation for that tier; a
+    lower or equal result only records a ``rescreened`` event (a tier is never lowered here).
+    """
+    calendar = rt.calendar_for(school.timezone)
+    deadlines = triage.compute_deadlines(
+        result, submitted_at=now, calendar=calendar, policy=rt.policy
+    )
+    ladder = triage.escalation_ladder(
+        result.tier, acknowledge_by=deadlines.acknowledge_by, calendar=calendar, policy=rt.policy
+    )
+    reasons = [msgspec.to_builtins(r) for r in result.reasons]
+    if open_case is not None:
+        if triage.TIER_ORDER[result.tier] <= triage.TIER_ORDER[open_case.tier]:
+            db.add(
+                CaseEvent(
+                    case_id=open_case.id,
+                    kind="rescreened",
+                    actor_id=None,
+                    at=now,
+                    note=None,
+                    data={"tier": result.tier, "triage_id": str(triage_row.id)},
+                )
+            )
+            return open_case
+        previous = open_case.tier
+        case = open_case
+        case.tier = result.tier
+        case.pathway = result.pathway
+        case.triage_id = triage_row.id
+        case.status = "open"
+        case.acknowledged_at = None
+        case.acknowledged_by = None
+        case.escalation_level = 0
+        case.acknowledge_by = deadlines.acknowledge_by
+        case.ladder = _ladder_json(ladder)
+        case.next_escalation_at = ladder[0].due_at if ladder else None
+        event, data = "tier_raised", {"from": previous, "to": result.tier, "reasons": reasons}
+    else:
+        case = Case(
+            id=uuid.uuid4(),
+            student_id=student.id,
+            school_id=school.id,
+            triage_id=triage_row.id,
+            tier=result.tier,
+            pathway=result.pathway,
+            status="open",
+            opened_at=now,
+            acknowledge_by=deadlines.acknowledge_by,
+            acknowledged_at=None,
+            acknowledged_by=None,
+            escalation_level=0,
+            ladder=_ladder_json(ladder),
+            next_escalation_at=ladder[0].due_at if ladder else None,
+            closed_at=None,
+        )
+        db.add(case)
+        await db.flush()
+        event, data = "opened", {"tier": result.tier, "reasons": reasons}
+    db.add(CaseEvent(case_id=case.id, kind=event, actor_id=None, at=now, note=None, data=data))
+    for task in deadlines.tasks:
+        db.add(
+            CaseTask(
+                case_id=case.id,
+                kind=task.kind,
+                due_at=task.due_at,
+                status="open",
+                completed_at=None,
+            )
+        )
+    await db.flush()
+    await enqueue_case_notification(
+        db,
+        case=case,
+        event=f"case.{event}",
+        level=case.escalation_level,
+        recipient_role="counsellor",
+        deadline=case.acknowledge_by,
+        base_url=rt.settings.base_url,
+        now=now,
+    )
+    return case
+
+
+def _scope(user: StaffUser) -> tuple[str, uuid.UUID]:
+    if user.role == "district_officer":
+        return "district", user.district_id
+    if user.school_id is None:
+        raise Forbidden("This account is not attached to a school", code="no_school")
+    return "school", user.school_id
+
+
+async def list_cases(db: AsyncSession, user: StaffUser, *, now: datetime) -> CaseList:
+    """Open cases in the caller's scope, most urgent first.
+
+    Sorted by acknowledge deadline, then tier (red first), then opening time — never by score.
+    """
+    if user.role not in CASE_READERS:
+        raise Forbidden("This role cannot read cases", code="forbidden_role")
+    kind, scope_id = _scope(user)
+    query = (
+        select(Case, Student, SchoolClass, TriageRecord)
+        .join(Student, Student.id == Case.student_id)
+        .join(SchoolClass, SchoolClass.id == Student.class_id)
+        .join(TriageRecord, TriageRecord.id == Case.triage_id)
+        .where(Case.status.in_(OPEN_STATES))
+    )
+    if kind == "school":
+        query = query.where(Case.school_id == scope_id)
+    else:
+        query = query.join(School, School.id == Case.school_id).where(
+            School.district_id == scope_id
+        )
+    rows = (await db.execute(query)).all()
+    items = [_case_out(c, s, k, t, now) for c, s, k, t in rows]
+    items.sort(key=lambda c: (c.acknowledge_by, -triage.TIER_ORDER[c.tier], c.opened_at))
+    audit.record(
+        db,
+        actor_id=user.id,
+        actor_role=user.role,
+        action="cases.list",
+        subject_type="case",
+        subject_ids=[i.case_id for i in items],
+        school_id=scope_id if kind == "school" else None,
+        now=now,
+    )
+    return CaseList(items=items, count=len(items), sort="acknowledge_by,tier,opened_at")
+
+
+def _case_out(
+    case: Case, student: Student, klass: SchoolClass, triage_row: TriageRecord, now: datetime
+) -> CaseOut:
+    return CaseOut(
+        case_id=case.id,
+        tier=case.tier,
+        pathway=case.pathway,
+        status=case.status,
+        opened_at=case.opened_at,
+        acknowledge_by=case.acknowledge_by,
+        acknowledged_at=case.acknowledged_at,
+        overdue=case.acknowledged_at is None and now > case.acknowledge_by,
+        escalation_level=case.escalation_level,
+        school_id=case.school_id,
+        student=StudentRef(
+            student_id=student.id, name=student.name, grade=klass.grade, class_name=klass.name
+        ),
+        reasons=[ReasonOut(rule_id=r["rule_id"], text=r["text"]) for r in triage_row.reasons],
+    )
+
+
+async def _case_in_scope(db: AsyncSession, user: StaffUser, case_id: uuid.UUID) -> Case:
+    case = await db.scalar(select(Case).where(Case.id == case_id).with_for_update())
+    if case is None:
+        raise NotFound("No such case", code="case_not_found")
+    kind, scope_id = _scope(user)
+    if kind == "school" and case.school_id != scope_id:
+        raise NotFound("No such case", code="case_not_found")  # never confirm it exists
+    if kind == "district":
+        school = await db.get_one(School, case.school_id)
+        if school.district_id != scope_id:
+            raise NotFound("No such case", code="case_not_found")
+    return case
+
+
+async def acknowledge(
+    db: AsyncSession, user: StaffUser, case_id: uuid.UUID, *, note: str | None, now: datetime
+) -> CaseOut:
+    """Acknowledge a case: stops its escalation ladder and records who and when."""
+    if user.role not in CASE_ACKNOWLEDGERS:
+        raise Forbidden("This role cannot acknowledge cases", code="forbidden_role")
+    case = await _case_in_scope(db, user, case_id)
+    if case.status != "open":
+        raise Conflict(
+            f"The case is {case.status}, not open; it was acknowledged at "
+            f"{case.acknowledged_at.isoformat() if case.acknowledged_at else 'an earlier time'}",
+            code="case_not_open",
+        )
+    case.status = "acknowledged"
+    case.acknowledged_at = now
+    case.acknowledged_by = user.id
+    case.next_escalation_at = None
+    db.add(
+        CaseEvent(
+            case_id=case.id,
+            kind="acknowledged",
+            actor_id=user.id,
+            at=now,
+            note=note,
+            data={"escalation_level": case.escalation_level},
+        )
+    )
+    student = await db.get_one(Student, case.student_id)
+    klass = await db.get_one(SchoolClass, student.class_id)
+    triage_row = await db.get_one(TriageRecord, case.triage_id)
+    audit.record(
+        db,
+        actor_id=user.id,
+        actor_role=user.role,
+        action="case.acknowledge",
+        subject_type="case",
+        subject_ids=[case.id],
+        school_id=case.school_id,
+        now=now,
+    )
+    return _case_out(case, student, klass, triage_row, now)

@@ -1,0 +1,176 @@
+"""Seed a demo district: two schools, classes, students, staff, an open campaign, access codes."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import select
+
+from ..db import (
+    AccessCode,
+    AsyncSession,
+    Campaign,
+    District,
+    School,
+    SchoolClass,
+    StaffUser,
+    Student,
+)
+from ..errors import Conflict
+from ..security import digest, hash_password, new_access_code, normalize_access_code
+from .runtime import Runtime
+
+DEMO_DISTRICT = "DEMO"
+SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何林罗高"
+GIVEN = [
+    "子涵",
+    "欣怡",
+    "梓萱",
+    "浩然",
+    "宇轩",
+    "思远",
+    "雨桐",
+    "俊杰",
+    "可馨",
+    "一诺",
+    "嘉怡",
+    "明哲",
+]
+SCHOOLS = [
+    ("DEMO-A", "润心实验中学", "Runxin Experimental Middle School"),
+    ("DEMO-B", "润心第二中学", "Runxin No. 2 Middle School"),
+]
+CLASSES = [(7, "七年级1班"), (7, "七年级2班"), (8, "八年级1班")]
+DEMO_BATTERY = ["phq-a", "gad7", "asq"]
+
+
+@dataclass
+class DemoSeed:
+    school_codes: list[str] = field(default_factory=list)
+    usernames: dict[str, str] = field(default_factory=dict)  # username -> role@school
+    access_codes: list[str] = field(default_factory=list)
+    campaign_ids: list[str] = field(default_factory=list)
+
+
+async def seed_demo(
+    db: AsyncSession,
+    rt: Runtime,
+    *,
+    students: int,
+    staff_password: str,
+    webhook_url: str | None,
+    webhook_secret: str | None,
+    now: datetime,
+    seed: int = 2026,
+) -> DemoSeed:
+    """Create the demo district. Refuses (``Conflict``) if it already exists."""
+    if students < 1:
+        raise ValueError("--students must be at least 1")
+    if await db.scalar(select(District.id).where(District.code == DEMO_DISTRICT)):
+        raise Conflict(
+            "The demo district already exists in this database; use a fresh database file",
+            code="demo_exists",
+        )
+    rng = random.Random(seed)  # noqa: S311 - deterministic fake names, not security
+    out = DemoSeed()
+    district = District(
+        code=DEMO_DISTRICT,
+        name="润心示范区 Runxin Demo District",
+        webhook_url=webhook_url,
+        webhook_secret=webhook_secret,
+    )
+    db.add(district)
+    await db.flush()
+    password_hash = hash_password(staff_password)
+    officer = StaffUser(
+        username="district1",
+        password_hash=password_hash,
+        role="district_officer",
+        display_name="区教育局值班员",
+        district_id=district.id,
+        school_id=None,
+    )
+    db.add(officer)
+    out.usernames["district1"] = "district_officer"
+
+    schools: list[School] = []
+    classes: list[SchoolClass] = []
+    for n, (code, zh, en) in enumerate(SCHOOLS, start=1):
+        school = School(
+            district_id=district.id,
+            code=code,
+            name=f"{zh} {en}",
+            timezone="Asia/Shanghai",
+            webhook_url=webhook_url,
+            webhook_secret=webhook_secret,
+            counselling_room="心理辅导室（综合楼 2 楼）周一至周五 12:00–13:30, 16:30–17:30",
+            city_help_line=None,
+        )
+        db.add(school)
+        await db.flush()
+        schools.append(school)
+        out.school_codes.append(code)
+        for username, role, display in (
+            (f"counsellor{n}", "counsellor", "心理老师"),
+            (f"lead{n}", "school_lead", "分管校长"),
+        ):
+            db.add(
+                StaffUser(
+                    username=username,
+                    password_hash=password_hash,
+                    role=role,
+                    display_name=display,
+                    district_id=district.id,
+                    school_id=school.id,
+                )
+            )
+            out.usernames[username] = f"{role}@{code}"
+        for grade, name in CLASSES:
+            klass = SchoolClass(school_id=school.id, grade=grade, name=name)
+            db.add(klass)
+            classes.append(klass)
+    await db.flush()
+
+    campaigns = {}
+    for school in schools:
+        campaign = Campaign(
+            school_id=school.id,
+            name="2026–2027 学年心理健康筛查",
+            school_year="2026-2027",
+            opens_at=now - timedelta(hours=1),
+            closes_at=now + timedelta(days=30),
+            battery=list(DEMO_BATTERY),
+            languages=["zh-CN", "en"],
+        )
+        db.add(campaign)
+        campaigns[school.id] = campaign
+    await db.flush()
+    out.campaign_ids = [str(c.id) for c in campaigns.values()]
+
+    for i in range(students):
+        klass = classes[i % len(classes)]
+        student = Student(
+            school_id=klass.school_id,
+            class_id=klass.id,
+            student_number=f"2026{i + 1:05d}",
+            name=rng.choice(SURNAMES) + rng.choice(GIVEN),
+            gender=rng.choice(["男", "女"]),
+            birth_date=date(2026 - 6 - klass.grade, rng.randint(1, 12), rng.randint(1, 28)),
+        )
+        db.add(student)
+        await db.flush()
+        campaign = campaigns[klass.school_id]
+        code = new_access_code()
+        db.add(
+            AccessCode(
+                campaign_id=campaign.id,
+                student_id=student.id,
+                code_digest=digest(rt.settings.secret_key, normalize_access_code(code)),
+                expires_at=campaign.closes_at,
+                used_at=None,
+            )
+        )
+        out.access_codes.append(code)
+    return out

@@ -1,0 +1,392 @@
+"""A student's screening: start (or resume) a session, then submit it exactly once.
+
+A submission is one transaction: responses, scores, the triage result, the case (tier at least
+yellow) and its outbox rows are written together, or nothing is.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import uuid
+from datetime import datetime
+from typing import Any
+
+import msgspec
+from sqlalchemy import select
+
+import scoring
+import triage
+from instruments import Instrument, UnknownInstrumentError
+
+from ..api.schemas import (
+    InstrumentOut,
+    ItemOut,
+    OptionOut,
+    StartSessionResponse,
+    SubmissionReceipt,
+    SubmissionRequest,
+)
+from ..db import (
+    AccessCode,
+    AsyncSession,
+    Campaign,
+    Case,
+    IdempotencyRecord,
+    Response,
+    School,
+    Score,
+    ScreeningSession,
+    Student,
+    TriageRecord,
+)
+from ..errors import BadRequest, Conflict, Gone, NotFound, Unauthorized, Unprocessable
+from ..security import digest, new_token, normalize_access_code
+from .cases import as_tier, find_open_case, open_or_update_case
+from .help_contacts import help_contacts
+from .runtime import Runtime
+
+_CANONICAL = msgspec.json.Encoder(order="sorted")
+
+FALLBACK_NOTICE = {
+    "zh-CN": "本问卷暂无已发表的简体中文版本，以下为英文原版。",
+    "en": "No published Simplified Chinese version of this questionnaire is available; "
+    "it is shown in its original English.",
+}
+UNVALIDATED_NOTICE = {
+    "zh-CN": "本问卷的此语言版本尚未经过验证，结果仅供参考。",
+    "en": "This language version of the questionnaire has not been validated.",
+}
+RECEIVED_MESSAGE = {
+    "zh-CN": "你的问卷已经提交，谢谢你认真作答。"
+    "如果你现在感到难过或需要帮助，请随时联系下面的热线或学校心理老师。",
+    "en": "Your answers have been received. Thank you. If you feel upset or need help now, "
+    "contact one of the lines below or your school counsellor at any time.",
+}
+MAX_IDEMPOTENCY_KEY = 200
+
+
+async def start_session(
+    db: AsyncSession, rt: Runtime, *, access_code: str, language: str, now: datetime
+) -> tuple[bool, StartSessionResponse]:
+    """Start a session for an access code, or resume the unsubmitted one (new token).
+
+    Returns ``(created, response)``. Raises ``NotFound`` for an unknown code, ``Conflict`` for a
+    used code or a campaign not yet open, ``Gone`` once the code or campaign window has closed.
+    """
+    normalized = normalize_access_code(access_code)
+    if not normalized or len(normalized) > 64:
+        raise BadRequest("access_code is empty or too long", code="invalid_access_code")
+    code = await db.scalar(
+        select(AccessCode)
+        .where(AccessCode.code_digest == digest(rt.settings.secret_key, normalized))
+        .with_for_update()
+    )
+    if code is None:
+        raise NotFound(
+            "This access code is not recognised",
+            code="unknown_access_code",
+            message={
+                "zh-CN": "这个登录码无效，请核对后重新输入，或询问你的老师。",
+                "en": "This access code is not valid. Check it and try again, or ask your teacher.",
+            },
+        )
+    if code.used_at is not None:
+        raise Conflict(
+            "This access code has already been used for a submitted screening",
+            code="access_code_used",
+            message={
+                "zh-CN": "这个登录码已经提交过问卷，不能再次使用。如有疑问请询问你的老师。",
+                "en": "This access code has already been used. Ask your teacher if this is wrong.",
+            },
+        )
+    campaign = await db.get_one(Campaign, code.campaign_id)
+    if now < campaign.opens_at:
+        raise Conflict(
+            "The screening has not opened yet",
+            code="campaign_not_open",
+            message={"zh-CN": "本次测评尚未开始。", "en": "This screening has not opened yet."},
+        )
+    if now >= min(code.expires_at, campaign.closes_at):
+        raise Gone(
+            "The screening window has closed for this access code",
+            code="access_code_expired",
+            message={"zh-CN": "本次测评已经结束。", "en": "This screening has closed."},
+        )
+    token = new_token()
+    session = await db.scalar(
+        select(ScreeningSession).where(ScreeningSession.access_code_id == code.id)
+    )
+    created = session is None
+    if session is None:
+        battery = [_instrument(rt, iid) for iid in campaign.battery]
+        session = ScreeningSession(
+            id=uuid.uuid4(),
+            campaign_id=campaign.id,
+            student_id=code.student_id,
+            access_code_id=code.id,
+            token_digest=digest(rt.settings.secret_key, token),
+            language=language,
+            status="started",
+            battery=[{"instrument_id": i.id, "version": i.version} for i in battery],
+            started_at=now,
+            submitted_at=None,
+        )
+        db.add(session)
+    else:
+        # Resuming on another device: the old token stops working.
+        session.token_digest = digest(rt.settings.secret_key, token)
+        session.language = language
+        battery = [_instrument(rt, b["instrument_id"]) for b in session.battery]
+    school = await _school_of(db, code.student_id)
+    return created, StartSessionResponse(
+        session_id=session.id,
+        session_token=token,
+        language=language,
+        resumed=not created,
+        expires_at=min(code.expires_at, campaign.closes_at),
+        battery=[_instrument_out(i, language) for i in battery],
+        help_contacts=help_contacts(school),
+    )
+
+
+async def submit(
+    db: AsyncSession,
+    rt: Runtime,
+    *,
+    session_id: uuid.UUID,
+    session_token: str | None,
+    idempotency_key: str | None,
+    request: SubmissionRequest,
+    now: datetime,
+) -> tuple[int, SubmissionReceipt]:
+    """Score, triage and store a submission atomically; replay it for a repeated key.
+
+    Returns ``(status_code, receipt)``: 201 the first time, the same reply for the same
+    ``Idempotency-Key`` and body. A new key for a submitted session is ``Conflict``.
+    """
+    if not idempotency_key or len(idempotency_key) > MAX_IDEMPOTENCY_KEY:
+        raise BadRequest(
+            f"The Idempotency-Key header is required (1 to {MAX_IDEMPOTENCY_KEY} characters)",
+            code="idempotency_key_required",
+        )
+    session = await db.scalar(
+        select(ScreeningSession).where(ScreeningSession.id == session_id).with_for_update()
+    )
+    if (
+        session is None
+        or not session_token
+        or not hmac.compare_digest(
+            session.token_digest, digest(rt.settings.secret_key, session_token)
+        )
+    ):
+        raise Unauthorized(
+            "The session token is missing or not valid for this session",
+            code="invalid_session_token",
+        )
+    request_digest = hashlib.sha256(_CANONICAL.encode(request.answers)).hexdigest()
+    previous = await db.scalar(
+        select(IdempotencyRecord).where(
+            IdempotencyRecord.session_id == session.id, IdempotencyRecord.key == idempotency_key
+        )
+    )
+    if previous is not None:
+        if previous.request_digest != request_digest:
+            raise Unprocessable(
+                "This Idempotency-Key was already used with a different body",
+                code="idempotency_key_reused",
+            )
+        return previous.status_code, msgspec.convert(previous.body, SubmissionReceipt, strict=False)
+    if session.status == "submitted":
+        raise Conflict(
+            "This session has already been submitted",
+            code="already_submitted",
+            message={"zh-CN": "问卷已经提交过了。", "en": "This screening was already submitted."},
+        )
+    campaign = await db.get_one(Campaign, session.campaign_id)
+    if now >= campaign.closes_at:
+        raise Gone("The screening window has closed", code="campaign_closed")
+
+    results = _score_all(rt, session.battery, request.answers)
+    student = await db.get_one(Student, session.student_id)
+    school = await db.get_one(School, student.school_id)
+
+    for instrument, answers, scored in results:
+        response = Response(
+            id=uuid.uuid4(),
+            session_id=session.id,
+            student_id=student.id,
+            instrument_id=instrument.id,
+            instrument_version=instrument.version,
+            answers=dict(answers),
+            submitted_at=now,
+        )
+        db.add(response)
+        await db.flush()  # no ORM relationships: flush parents before the rows that refer to them
+        db.add(_score_row(scored, response, session.student_id, now))
+
+    open_case, result = await _evaluate(db, rt, student.id, [r for _, _, r in results])
+    triage_row = TriageRecord(
+        id=uuid.uuid4(),
+        session_id=session.id,
+        student_id=student.id,
+        tier=result.tier,
+        pathway=result.pathway,
+        reasons=[msgspec.to_builtins(r) for r in result.reasons],
+        policy_version=result.policy_version,
+        evaluated_at=now,
+    )
+    db.add(triage_row)
+    await db.flush()
+    if result.tier != "green":
+        await open_or_update_case(
+            db,
+            rt,
+            student=student,
+            school=school,
+            result=result,
+            triage_row=triage_row,
+            open_case=open_case,
+            now=now,
+        )
+
+    session.status = "submitted"
+    session.submitted_at = now
+    code = await db.get_one(AccessCode, session.access_code_id)
+    code.used_at = now
+    receipt = SubmissionReceipt(
+        session_id=session.id,
+        status="received",
+        received_at=now,
+        message=RECEIVED_MESSAGE,
+        help_contacts=help_contacts(school),
+    )
+    db.add(
+        IdempotencyRecord(
+            session_id=session.id,
+            key=idempotency_key,
+            request_digest=request_digest,
+            status_code=201,
+            body=msgspec.to_builtins(receipt),
+            created_at=now,
+        )
+    )
+    return 201, receipt
+
+
+def _instrument(rt: Runtime, instrument_id: str) -> Instrument:
+    try:
+        return rt.catalogue.get(instrument_id)
+    except UnknownInstrumentError as exc:
+        raise Unprocessable(
+            f"The campaign's battery names an instrument that is not installed: {instrument_id}",
+            code="unknown_instrument",
+        ) from exc
+
+
+def _instrument_out(instrument: Instrument, requested: str) -> InstrumentOut:
+    lang = instrument.resolve_language(requested)
+    status = instrument.languages[lang].status
+    notice = None
+    if lang != requested:
+        notice = FALLBACK_NOTICE
+    elif status != "validated":
+        notice = UNVALIDATED_NOTICE
+    return InstrumentOut(
+        instrument_id=instrument.id,
+        version=instrument.version,
+        title=instrument.title[lang],
+        instructions=instrument.instructions[lang],
+        language=lang,
+        language_status=status,
+        language_notice=notice,
+        items=[
+            ItemOut(
+                item_id=item.id,
+                text=item.text[lang],
+                options=[OptionOut(value=o.value, text=o.text[lang]) for o in item.options],
+            )
+            for item in instrument.items
+        ],
+    )
+
+
+def _score_all(
+    rt: Runtime, battery: list[dict[str, str]], answers: dict[str, dict[str, Any]]
+) -> list[tuple[Instrument, dict[str, Any], scoring.ScoreResult]]:
+    expected = [b["instrument_id"] for b in battery]
+    unknown = sorted(set(answers) - set(expected))
+    if unknown:
+        raise Unprocessable(
+            f"answers name instruments that are not in this session's battery: {', '.join(unknown)}"
+            f" (expected: {', '.join(expected)})",
+            code="unknown_instrument",
+            extra={"instrument_ids": unknown},
+        )
+    missing = [i for i in expected if i not in answers]
+    if missing:
+        raise Unprocessable(
+            f"answers are missing for: {', '.join(missing)} (send null for unanswered items)",
+            code="missing_instrument",
+            extra={"instrument_ids": missing},
+        )
+    scored = []
+    errors: list[dict[str, str | None]] = []
+    for instrument_id in expected:
+        instrument = _instrument(rt, instrument_id)
+        try:
+            scored.append(
+                (
+                    instrument,
+                    answers[instrument_id],
+                    scoring.score(instrument, answers[instrument_id]),
+                )
+            )
+        except scoring.AnswerError as exc:
+            errors.append(
+                {"instrument_id": instrument_id, "item_id": exc.item_id, "message": str(exc)}
+            )
+    if errors:
+        raise Unprocessable(
+            "; ".join(f"{e['instrument_id']}: {e['message']}" for e in errors),
+            code="invalid_answer",
+            extra={"errors": errors},
+        )
+    return scored
+
+
+def _score_row(
+    result: scoring.ScoreResult, response: Response, student_id: uuid.UUID, now: datetime
+) -> Score:
+    return Score(
+        response_id=response.id,
+        session_id=response.session_id,
+        student_id=student_id,
+        instrument_id=result.instrument_id,
+        instrument_version=result.instrument_version,
+        status=result.status,
+        total=result.total,
+        band=result.band,
+        prorated=result.prorated,
+        positive=result.positive,
+        subscales=[msgspec.to_builtins(s) for s in result.subscales],
+        flags=[msgspec.to_builtins(f) for f in result.flags],
+        scored_at=now,
+    )
+
+
+async def _evaluate(
+    db: AsyncSession, rt: Runtime, student_id: uuid.UUID, results: list[scoring.ScoreResult]
+) -> tuple[Case | None, triage.TriageResult]:
+    open_case = await find_open_case(db, student_id)
+    result = triage.evaluate(
+        results,
+        policy=rt.policy,
+        open_case_tier=as_tier(open_case.tier) if open_case is not None else None,
+    )
+    return open_case, result
+
+
+async def _school_of(db: AsyncSession, student_id: uuid.UUID) -> School:
+    student = await db.get_one(Student, student_id)
+    return await db.get_one(School, student.school_id)

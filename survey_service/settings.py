@@ -1,0 +1,114 @@
+"""Service settings: read from ``RUNXIN_*`` environment variables, overridable by CLI flags.
+
+Nothing here runs at import time; :meth:`Settings.from_env` is called by the CLI or by tests.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+import msgspec
+
+DEFAULT_DATABASE_URL = "sqlite:///runxin.db"
+DEV_SECRET_KEY = "dev-insecure-secret-change-me"  # noqa: S105 - flagged loudly when used
+
+
+class SettingsError(ValueError):
+    """A setting has a value the service cannot use."""
+
+
+class Settings(msgspec.Struct, frozen=True, kw_only=True):
+    """Everything the service needs to start.
+
+    Attributes
+    ----------
+    database_url:
+        ``sqlite:///PATH`` or ``postgresql://USER@HOST:PORT/DB``; the service picks its own
+        async drivers (aiosqlite, asyncpg).
+    secret_key:
+        Key for HMAC digests of access codes and tokens. Must be long and random in production.
+    base_url:
+        Public address used in links inside notifications.
+    max_body_bytes:
+        Largest request body accepted (413 above it).
+    staff_token_ttl_s:
+        Lifetime of a staff bearer token.
+    policy_path / instruments_dirs:
+        Optional district triage policy file and extra instrument definition folders.
+    """
+
+    database_url: str = DEFAULT_DATABASE_URL
+    secret_key: str = DEV_SECRET_KEY
+    base_url: str = "http://127.0.0.1:8000"
+    max_body_bytes: int = 256 * 1024
+    staff_token_ttl_s: int = 12 * 3600
+    policy_path: str | None = None
+    instruments_dirs: tuple[str, ...] = ()
+    dispatch_batch: int = 50
+    dispatch_lease_s: int = 60
+    dispatch_max_attempts: int = 8
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> Settings:
+        """Build settings from ``RUNXIN_*`` variables, then apply non-``None`` overrides."""
+        source = os.environ if env is None else env
+        values: dict[str, object] = {}
+        mapping = {
+            "RUNXIN_DATABASE_URL": "database_url",
+            "RUNXIN_SECRET_KEY": "secret_key",
+            "RUNXIN_BASE_URL": "base_url",
+            "RUNXIN_POLICY_PATH": "policy_path",
+        }
+        for var, field in mapping.items():
+            if source.get(var):
+                values[field] = source[var]
+        for var, field in (
+            ("RUNXIN_MAX_BODY_BYTES", "max_body_bytes"),
+            ("RUNXIN_STAFF_TOKEN_TTL_S", "staff_token_ttl_s"),
+        ):
+            if source.get(var):
+                try:
+                    values[field] = int(source[var])
+                except ValueError as exc:
+                    raise SettingsError(f"{var} must be an integer, got {source[var]!r}") from exc
+        if source.get("RUNXIN_INSTRUMENTS_DIRS"):
+            values["instruments_dirs"] = tuple(
+                p for p in source["RUNXIN_INSTRUMENTS_DIRS"].split(os.pathsep) if p
+            )
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        settings = msgspec.convert(values, cls)
+        database_urls(settings.database_url)  # validate early, with a clear message
+        return settings
+
+
+class DatabaseUrls(msgspec.Struct, frozen=True):
+    """The async URL the app uses and the dialect name."""
+
+    async_url: str
+    dialect: str  # "sqlite" or "postgresql"
+
+
+def database_urls(url: str) -> DatabaseUrls:
+    """Translate a user-facing database URL into the async driver URL.
+
+    ``sqlite:///PATH`` becomes ``sqlite+aiosqlite:///PATH``; ``postgresql://...`` (or
+    ``postgres://``) becomes ``postgresql+asyncpg://...``. Anything else is rejected.
+    """
+    if url.startswith("sqlite:///"):
+        path = url.removeprefix("sqlite:///")
+        if not path:
+            raise SettingsError("RUNXIN_DATABASE_URL: sqlite URL needs a file path")
+        if path != ":memory:":
+            Path(path).expanduser().resolve().parent.mkdir(parents=True, exist_ok=True)
+        return DatabaseUrls(f"sqlite+aiosqlite:///{path}", "sqlite")
+    if url.startswith("sqlite+aiosqlite:///"):
+        return DatabaseUrls(url, "sqlite")
+    for prefix in ("postgresql://", "postgres://", "postgresql+asyncpg://"):
+        if url.startswith(prefix):
+            return DatabaseUrls("postgresql+asyncpg://" + url.removeprefix(prefix), "postgresql")
+    raise SettingsError(
+        "RUNXIN_DATABASE_URL must start with sqlite:/// or postgresql:// "
+        f"(got {url.split('://', maxsplit=1)[0]!r}://...)"
+    )

@@ -1,0 +1,113 @@
+"""Shared fixtures: one parametrised database fixture that runs on SQLite and PostgreSQL.
+
+PostgreSQL comes from ``RUNXIN_TEST_POSTGRES_URL`` (default
+``postgresql://postgres@127.0.0.1:5432/test``). Where it does not answer, the PostgreSQL half is
+skipped and the run says so plainly at the end — except under ``CI=true``, where that is an
+error: CI never skips PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import pytest
+
+DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/test"
+_PG_STATE: dict[str, object] = {"checked": False, "ok": False, "error": "", "skipped": 0}
+
+
+def pg_url() -> str:
+    return os.environ.get("RUNXIN_TEST_POSTGRES_URL", DEFAULT_PG)
+
+
+def _with_db(url: str, name: str) -> str:
+    parts = urlsplit(url)
+    return urlunsplit((parts.scheme, parts.netloc, "/" + name, parts.query, parts.fragment))
+
+
+async def _pg_exec(url: str, *statements: str) -> None:
+    import asyncpg
+
+    conn = await asyncpg.connect(url.replace("postgresql://", "postgres://", 1), timeout=5)
+    try:
+        for statement in statements:
+            await conn.execute(statement)
+    finally:
+        await conn.close()
+
+
+def _pg_available() -> bool:
+    if not _PG_STATE["checked"]:
+        _PG_STATE["checked"] = True
+        try:
+            asyncio.run(_pg_exec(pg_url(), "SELECT 1"))
+            _PG_STATE["ok"] = True
+        except Exception as exc:  # any failure to connect means "not available"
+            _PG_STATE["error"] = f"{type(exc).__name__}: {exc}"
+    if not _PG_STATE["ok"] and os.environ.get("CI") == "true":
+        pytest.fail(
+            f"CI=true but PostgreSQL at {pg_url()} does not answer ({_PG_STATE['error']}); "
+            "CI never skips the PostgreSQL half",
+            pytrace=False,
+        )
+    return bool(_PG_STATE["ok"])
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from survey_service.db import upgrade
+
+    path = tmp_path_factory.mktemp("template") / "template.db"
+    upgrade(f"sqlite:///{path}")
+    return path
+
+
+@pytest.fixture(scope="session")
+def pg_template() -> Iterator[str | None]:
+    if not _pg_available():
+        yield None
+        return
+    from survey_service.db import upgrade
+
+    name = f"runxin_tmpl_{uuid.uuid4().hex[:10]}"
+    asyncio.run(_pg_exec(pg_url(), f'CREATE DATABASE "{name}"'))
+    upgrade(_with_db(pg_url(), name))
+    yield name
+    asyncio.run(_pg_exec(pg_url(), f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(
+    request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path
+) -> Iterator[str]:
+    """A freshly migrated, empty database of each kind, private to one test."""
+    if request.param == "sqlite":
+        path = tmp_path / "runxin.db"
+        shutil.copyfile(sqlite_template, path)
+        yield f"sqlite:///{path}"
+        return
+    template = request.getfixturevalue("pg_template")
+    if template is None:
+        _PG_STATE["skipped"] = int(str(_PG_STATE["skipped"])) + 1
+        pytest.skip(f"PostgreSQL not reachable at {pg_url()}: {_PG_STATE['error']}")
+    name = f"runxin_t_{uuid.uuid4().hex[:12]}"
+    asyncio.run(_pg_exec(pg_url(), f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
+    yield _with_db(pg_url(), name)
+    asyncio.run(_pg_exec(pg_url(), f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if int(str(_PG_STATE["skipped"])):
+        terminalreporter.write_line(
+            f"NOTE: the PostgreSQL half was NOT run ({_PG_STATE['skipped']} tests skipped): "
+            f"{pg_url()} did not answer ({_PG_STATE['error']}). "
+            "Set RUNXIN_TEST_POSTGRES_URL or start PostgreSQL to run it.",
+            yellow=True,
+            bold=True,
+        )
