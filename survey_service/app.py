@@ -19,6 +19,7 @@ from .clock import Clock, SystemClock
 from .db import create_engine, create_session_factory
 from .errors import EXCEPTION_HANDLERS
 from .pages import student as student_pages
+from .services.instrument_library import installed_instruments
 from .services.runtime import Runtime, load_runtime
 from .settings import Settings
 
@@ -33,14 +34,19 @@ def create_app(
 ) -> Litestar:
     """Build the Runxin ASGI app for ``settings``.
 
-    The database engine is created when the app starts and disposed when it stops.
+    The database engine is created when the app starts and disposed when it stops; the
+    instrument catalogue (shipped plus installed definitions) and the triage policy are loaded
+    then too, unless a ready ``runtime`` is given.
     """
-    rt = runtime or load_runtime(settings)
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncGenerator[None, None]:
         engine = create_engine(settings.database_url)
-        app.state.session_factory = create_session_factory(engine)
+        sessions = create_session_factory(engine)
+        app.state.session_factory = sessions
+        if runtime is None:
+            async with sessions() as db:
+                app.state.runtime = load_runtime(settings, await installed_instruments(db))
         try:
             yield
         finally:
@@ -70,5 +76,5 @@ def create_app(
             log_exceptions="always", disable_stack_trace={400, 401, 403, 404, 409, 410, 413, 422}
         ),
         openapi_config=OpenAPIConfig(title="Runxin 润心", version="0.1.0", path="/schema"),
-        state=State({"runtime": rt, "clock": clock or SystemClock()}),
+        state=State({"runtime": runtime, "clock": clock or SystemClock()}),
     )

@@ -20,6 +20,8 @@ from typing import Any
 
 import msgspec
 
+from instruments import Instrument
+
 from .settings import DEV_SECRET_KEY, Settings, SettingsError
 
 
@@ -79,6 +81,27 @@ def build_parser() -> argparse.ArgumentParser:
         help="JSON list in item order (null for missing) or object keyed by item id",
     )
 
+    instruments = sub.add_parser("instruments", help="the instrument library")
+    inst_sub = instruments.add_subparsers(dest="instruments_command", required=True)
+    inst_list = inst_sub.add_parser("list", parents=[common], help="list available instruments")
+    inst_list.add_argument("--json", action="store_true", help="print JSON")
+    inst_show = inst_sub.add_parser("show", parents=[common], help="show one instrument")
+    inst_show.add_argument("instrument_id")
+    inst_show.add_argument("--json", action="store_true", help="print the full definition")
+    inst_add = inst_sub.add_parser(
+        "add", parents=[common], help="validate and install a definition file (licensed schools)"
+    )
+    inst_add.add_argument("path")
+
+    rescore = sub.add_parser(
+        "rescore", parents=[common], help="re-score a campaign with the current definitions"
+    )
+    rescore.add_argument("--campaign", required=True, help="campaign id")
+    rescore.add_argument(
+        "--apply", action="store_true", help="store the new results (default: only report)"
+    )
+    rescore.add_argument("--json", action="store_true", help="print the report as JSON")
+
     inbox = sub.add_parser("inbox", help="a local webhook receiver that prints what arrives")
     inbox.add_argument("--host", default="127.0.0.1")
     inbox.add_argument("--port", type=int, default=8099)
@@ -125,7 +148,7 @@ def _dispatch(args: argparse.Namespace) -> int:
         run_inbox(args.host, args.port, args.secret)
         return 0
     settings = _settings(args, base_url=getattr(args, "base_url", None))
-    if settings.secret_key == DEV_SECRET_KEY:
+    if settings.secret_key == DEV_SECRET_KEY and command in {"serve", "worker", "demo"}:
         _err("warning: RUNXIN_SECRET_KEY is not set; using the insecure development key")
     if command == "db":
         from .db import upgrade
@@ -142,6 +165,10 @@ def _dispatch(args: argparse.Namespace) -> int:
         return asyncio.run(_cmd_sweep(settings, args.at))
     if command == "demo":
         return asyncio.run(_cmd_demo(settings, args))
+    if command == "instruments":
+        return asyncio.run(_cmd_instruments(settings, args))
+    if command == "rescore":
+        return asyncio.run(_cmd_rescore(settings, args))
     raise AssertionError(command)  # pragma: no cover - argparse restricts commands
 
 
@@ -285,6 +312,177 @@ async def _cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
     if args.codes_file:
         print(f"access codes written to {args.codes_file}")
     return 0
+
+
+async def _installed(settings: Settings) -> list[Instrument] | None:
+    """Installed definitions, or ``None`` when the database has no schema yet."""
+    from sqlalchemy.exc import OperationalError, ProgrammingError
+
+    from .db import create_engine, create_session_factory
+    from .services.instrument_library import installed_instruments
+    from .settings import database_urls
+
+    urls = database_urls(settings.database_url)
+    if urls.dialect == "sqlite" and not Path(urls.async_url.split(":///", 1)[1]).exists():
+        return None
+    engine = create_engine(settings.database_url)
+    try:
+        async with create_session_factory(engine)() as db:
+            return await installed_instruments(db)
+    except (OperationalError, ProgrammingError):
+        return None
+    finally:
+        await engine.dispose()
+
+
+async def _cmd_instruments(settings: Settings, args: argparse.Namespace) -> int:
+    from instruments import DefinitionError, UnknownInstrumentError, default_catalogue
+
+    from .services.instrument_library import merge_catalogue
+
+    if args.instruments_command == "add":
+        return await _cmd_instruments_add(settings, Path(args.path))
+    installed = await _installed(settings)
+    if installed is None:
+        _err("note: the database has no schema yet; showing shipped instruments only")
+    try:
+        catalogue = merge_catalogue(default_catalogue(), installed or [])
+    except DefinitionError as exc:
+        _err(str(exc))
+        return 1
+    if args.instruments_command == "list":
+        items = [catalogue[i] for i in catalogue.ids()]
+        if args.json:
+            print(json.dumps([_instrument_summary(i) for i in items], ensure_ascii=False, indent=2))
+        else:
+            for i in items:
+                langs = ", ".join(f"{k} ({v.status})" for k, v in i.languages.items())
+                print(
+                    f"{i.id:<12} v{i.version:<8} {len(i.items):>3} items  {i.title['en']}"
+                    f"  [{langs}]"
+                )
+        return 0
+    try:
+        instrument = catalogue.get(args.instrument_id)
+    except UnknownInstrumentError as exc:
+        _err(str(exc.args[0]) if exc.args else str(exc))
+        return 1
+    if args.json:
+        print(json.dumps(msgspec.to_builtins(instrument), ensure_ascii=False, indent=2))
+        return 0
+    print(_instrument_text(instrument))
+    return 0
+
+
+def _instrument_summary(i: Instrument) -> dict[str, Any]:
+    return {
+        "id": i.id,
+        "version": i.version,
+        "title": i.title,
+        "items": len(i.items),
+        "languages": {k: v.status for k, v in i.languages.items()},
+        "licence": i.licence,
+        "min_age": i.min_age,
+        "max_age": i.max_age,
+    }
+
+
+def _instrument_text(i: Instrument) -> str:
+    lines = [f"{i.id} (version {i.version})"]
+    for lang, title in i.title.items():
+        lines.append(f"  title [{lang}]: {title}")
+    for lang, info in i.languages.items():
+        lines.append(f"  language {lang}: {info.status} — {info.source}")
+    lines.append(f"  ages: {i.min_age}–{i.max_age}")
+    lines.append(f"  licence: {i.licence}")
+    lines.append(f"  citation: {i.citation}")
+    lines.append("  items:")
+    for item in i.items:
+        values = "/".join(str(o.value) for o in item.options)
+        text = item.text.get("zh-CN") or item.text.get("en") or ""
+        lines.append(f"    {item.id:<22} [{values}] {text}")
+    return "\n".join(lines)
+
+
+async def _cmd_instruments_add(settings: Settings, path: Path) -> int:
+    from instruments import DefinitionError, default_catalogue
+
+    from .db import create_engine, create_session_factory
+    from .errors import ServiceError
+    from .services.instrument_library import install_definition
+
+    try:
+        document = path.read_bytes()
+    except OSError as exc:
+        _err(f"cannot read {path}: {exc.strerror}")
+        return 1
+    engine = create_engine(settings.database_url)
+    try:
+        async with create_session_factory(engine)() as db, db.begin():
+            instrument, new = await install_definition(
+                db,
+                document,
+                source=str(path),
+                shipped=default_catalogue(),
+                now=datetime.now(UTC),
+            )
+    except (DefinitionError, ServiceError) as exc:
+        _err(str(exc))
+        return 1
+    finally:
+        await engine.dispose()
+    state = "installed" if new else "already installed (identical)"
+    print(f"{instrument.id} version {instrument.version}: {state}")
+    return 0
+
+
+async def _cmd_rescore(settings: Settings, args: argparse.Namespace) -> int:
+    import uuid
+
+    from .db import create_engine, create_session_factory
+    from .errors import ServiceError
+    from .services.instrument_library import installed_instruments
+    from .services.rescore import rescore_campaign
+    from .services.runtime import load_runtime
+
+    try:
+        campaign_id = uuid.UUID(args.campaign)
+    except ValueError:
+        _err(f"--campaign {args.campaign!r} is not a campaign id (a UUID)")
+        return 1
+
+    def progress(done: int, total: int) -> None:
+        print(f"re-scored {done}/{total} responses", file=sys.stderr)
+
+    engine = create_engine(settings.database_url)
+    try:
+        async with create_session_factory(engine)() as db, db.begin():
+            rt = load_runtime(settings, await installed_instruments(db))
+            report = await rescore_campaign(
+                db, rt, campaign_id, apply=args.apply, now=datetime.now(UTC), progress=progress
+            )
+    except ServiceError as exc:
+        _err(str(exc))
+        return 1
+    finally:
+        await engine.dispose()
+    if args.json:
+        print(json.dumps(msgspec.to_builtins(report), ensure_ascii=False, indent=2))
+    else:
+        print(
+            f"campaign {report.campaign_id}: {report.responses} responses, "
+            f"{report.unchanged} unchanged, {len(report.changed)} changed, "
+            f"{len(report.errors)} errors{' (stored)' if report.applied else ' (not stored)'}"
+        )
+        for c in report.changed:
+            print(
+                f"  response {c.response_id} {c.instrument_id}: "
+                f"v{c.before.version} {c.before.status}/{c.before.band}/{c.before.total} -> "
+                f"v{c.after.version} {c.after.status}/{c.after.band}/{c.after.total}"
+            )
+        for e in report.errors:
+            print(f"  error: {e}")
+    return 1 if report.errors else 0
 
 
 if __name__ == "__main__":  # pragma: no cover

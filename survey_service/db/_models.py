@@ -293,3 +293,21 @@ class AuditEntry(Base):
     subject_type: Mapped[str] = mapped_column(String(32))
     subject_ids: Mapped[list[Any]]
     school_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+
+
+class InstrumentDefinition(Base):
+    """An instrument definition installed by a school or district (``runxin instruments add``).
+
+    Kept in the database so every app and worker process on every machine sees the same
+    catalogue. The newest installed version of an id is the current one; older versions stay,
+    so results keep the version they were scored with.
+    """
+
+    __tablename__ = "instrument_definitions"
+    __table_args__ = (UniqueConstraint("instrument_id", "version"),)
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
+    instrument_id: Mapped[str] = mapped_column(String(64), index=True)
+    version: Mapped[str] = mapped_column(String(32))
+    document: Mapped[str] = mapped_column(Text)
+    sha256: Mapped[str] = mapped_column(String(64))
+    installed_at: Mapped[datetime]

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Coroutine, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any, TypeVar
 
 import uvicorn
@@ -142,3 +146,27 @@ async def count_rows(database_url: str, *tables: str) -> dict[str, int]:
             }
     finally:
         await engine.dispose()
+
+
+RUNXIN = str(Path(sys.executable).parent / "runxin")
+
+
+def runxin(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """Run the installed ``runxin`` command as a separate process."""
+    full_env = {**os.environ, "RUNXIN_SECRET_KEY": "cli-test-secret", **(env or {})}
+    return subprocess.run(
+        [RUNXIN, *args], capture_output=True, text=True, timeout=120, env=full_env, check=False
+    )
+
+
+def battery_answers(
+    asq: dict[str, int | None] | None = None, *, gad7: int = 0
+) -> dict[str, dict[str, int | None]]:
+    """Answers for the demo battery: PHQ-A all 0, GAD-7 every item ``gad7``, ASQ as given."""
+    phq: dict[str, int | None] = {f"item{i}": 0 for i in range(1, 10)}
+    phq.update(past_year=0, difficulty=0, past_month_thoughts=0, lifetime_attempt=0)
+    return {
+        "phq-a": phq,
+        "gad7": {f"item{i}": gad7 for i in range(1, 8)},
+        "asq": asq if asq is not None else {"q1": 0, "q2": 0, "q3": 0, "q4": 0},
+    }

@@ -3,21 +3,10 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-
-RUNXIN = str(Path(sys.executable).parent / "runxin")
-
-
-def runxin(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    full_env = {**os.environ, "RUNXIN_SECRET_KEY": "cli-test-secret", **(env or {})}
-    return subprocess.run(
-        [RUNXIN, *args], capture_output=True, text=True, timeout=120, env=full_env, check=False
-    )
+from svc_support import runxin
 
 
 def test_score_from_list_and_object() -> None:
