@@ -59,6 +59,7 @@ def create_app(
             student.submit,
             staff.login,
             staff.list_cases,
+            staff.get_case,
             staff.acknowledge,
             student_pages.entry,
             student_pages.entry_submit,

@@ -127,3 +127,25 @@ class CaseList(msgspec.Struct, frozen=True):
 
 class AcknowledgeRequest(Request, frozen=True):
     note: str | None = None
+
+
+class CaseTaskOut(msgspec.Struct, frozen=True):
+    kind: str
+    due_at: datetime
+    status: str
+    overdue: bool
+
+
+class CaseEventOut(msgspec.Struct, frozen=True):
+    kind: str
+    at: datetime
+    actor_id: uuid.UUID | None
+    note: str | None
+
+
+class CaseDetail(msgspec.Struct, frozen=True):
+    """One case with its deadlines (tasks) and its history; never the answers."""
+
+    case: CaseOut
+    tasks: list[CaseTaskOut]
+    events: list[CaseEventOut]

@@ -12,7 +12,14 @@ from ..clock import Clock
 from ..db import AsyncSession, StaffUser
 from ..services import auth, cases
 from ..services.runtime import Runtime
-from .schemas import AcknowledgeRequest, CaseList, CaseOut, LoginRequest, LoginResponse
+from .schemas import (
+    AcknowledgeRequest,
+    CaseDetail,
+    CaseList,
+    CaseOut,
+    LoginRequest,
+    LoginResponse,
+)
 
 
 @post(
@@ -37,6 +44,16 @@ async def list_cases(
     clock: NamedDependency[Clock],
 ) -> CaseList:
     return await cases.list_cases(db, staff, now=clock.now())
+
+
+@get("/api/v1/cases/{case_id:uuid}", tags=["cases"], summary="One case with tasks and history")
+async def get_case(
+    case_id: FromPath[uuid.UUID],
+    db: NamedDependency[AsyncSession],
+    staff: NamedDependency[StaffUser],
+    clock: NamedDependency[Clock],
+) -> CaseDetail:
+    return await cases.case_detail(db, staff, case_id, now=clock.now())
 
 
 @post(

@@ -11,7 +11,15 @@ from sqlalchemy import select
 
 import triage
 
-from ..api.schemas import CaseList, CaseOut, ReasonOut, StudentRef
+from ..api.schemas import (
+    CaseDetail,
+    CaseEventOut,
+    CaseList,
+    CaseOut,
+    CaseTaskOut,
+    ReasonOut,
+    StudentRef,
+)
 from ..db import (
     AsyncSession,
     Case,
@@ -281,3 +289,50 @@ async def acknowledge(
         now=now,
     )
     return _case_out(case, student, klass, triage_row, now)
+
+
+async def case_detail(
+    db: AsyncSession, user: StaffUser, case_id: uuid.UUID, *, now: datetime
+) -> CaseDetail:
+    """One case in the caller's scope with tasks and events (audited as a read)."""
+    if user.role not in CASE_READERS:
+        raise Forbidden("This role cannot read cases", code="forbidden_role")
+    case = await _case_in_scope(db, user, case_id)
+    student = await db.get_one(Student, case.student_id)
+    klass = await db.get_one(SchoolClass, student.class_id)
+    triage_row = await db.get_one(TriageRecord, case.triage_id)
+    tasks = (
+        await db.scalars(
+            select(CaseTask).where(CaseTask.case_id == case.id).order_by(CaseTask.due_at)
+        )
+    ).all()
+    events = (
+        await db.scalars(
+            select(CaseEvent).where(CaseEvent.case_id == case.id).order_by(CaseEvent.at)
+        )
+    ).all()
+    audit.record(
+        db,
+        actor_id=user.id,
+        actor_role=user.role,
+        action="case.read",
+        subject_type="case",
+        subject_ids=[case.id],
+        school_id=case.school_id,
+        now=now,
+    )
+    return CaseDetail(
+        case=_case_out(case, student, klass, triage_row, now),
+        tasks=[
+            CaseTaskOut(
+                kind=t.kind,
+                due_at=t.due_at,
+                status=t.status,
+                overdue=t.status == "open" and now > t.due_at,
+            )
+            for t in tasks
+        ],
+        events=[
+            CaseEventOut(kind=e.kind, at=e.at, actor_id=e.actor_id, note=e.note) for e in events
+        ],
+    )

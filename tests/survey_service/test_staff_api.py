@@ -93,13 +93,20 @@ def test_queue_scoping_order_and_acknowledge(database_url: str) -> None:
         district = http.get("/api/v1/cases", headers=_login(http, "district1")).json()
         assert district["count"] == 4
 
+        assert http.get(f"/api/v1/cases/{foreign}", headers=b).status_code == 404
+        detail = http.get(f"/api/v1/cases/{foreign}", headers=a).json()
+        assert detail["case"]["tier"] == "red"
+        assert [t["kind"] for t in detail["tasks"]]  # deadlines from the policy
+        assert [e["kind"] for e in detail["events"]] == ["opened"]
+        assert "answers" not in str(detail)
+
         ok = http.post(f"/api/v1/cases/{foreign}/acknowledge", headers=a)
         assert ok.status_code == 200 and ok.json()["status"] == "acknowledged"
         again = http.post(f"/api/v1/cases/{foreign}/acknowledge", headers=a)
         assert again.status_code == 409
 
         audit = run(count_rows(database_url, "audit_log"))["audit_log"]
-        assert audit == 4  # every list and acknowledge is audited; refused ones read nothing
+        assert audit == 5  # every list, read and acknowledge is audited; refused ones read nothing
 
 
 def test_login_and_token_errors(database_url: str) -> None:
