@@ -13,12 +13,11 @@ from litestar.openapi import OpenAPIConfig
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.template.config import TemplateConfig
 
-from .api import staff, student
 from .api.dependencies import DEPENDENCIES
+from .api.routes import ROUTE_HANDLERS
 from .clock import Clock, SystemClock
 from .db import create_engine, create_session_factory
 from .errors import EXCEPTION_HANDLERS
-from .pages import student as student_pages
 from .services.instrument_library import installed_instruments
 from .services.runtime import Runtime, load_runtime
 from .settings import Settings
@@ -53,19 +52,7 @@ def create_app(
             await engine.dispose()
 
     return Litestar(
-        route_handlers=[
-            healthz,
-            student.start_session,
-            student.submit,
-            staff.login,
-            staff.list_cases,
-            staff.get_case,
-            staff.acknowledge,
-            student_pages.entry,
-            student_pages.entry_submit,
-            student_pages.questionnaire,
-            student_pages.questionnaire_submit,
-        ],
+        route_handlers=[healthz, *ROUTE_HANDLERS],
         template_config=TemplateConfig(
             directory=Path(__file__).resolve().parent / "templates", engine=JinjaTemplateEngine
         ),

@@ -1,0 +1,21 @@
+"""Every route handler of the app, gathered per feature module."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..pages import student as student_pages
+from . import staff, student
+
+ROUTE_HANDLERS: list[Any] = [
+    student.start_session,
+    student.submit,
+    staff.login,
+    staff.list_cases,
+    staff.get_case,
+    staff.acknowledge,
+    student_pages.entry,
+    student_pages.entry_submit,
+    student_pages.questionnaire,
+    student_pages.questionnaire_submit,
+]
