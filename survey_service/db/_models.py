@@ -75,6 +75,9 @@ class SchoolClass(Base):
     school_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("schools.id"), index=True)
     grade: Mapped[int] = mapped_column(Integer)
     name: Mapped[str] = mapped_column(String(100))
+    head_teacher_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("staff_users.id", use_alter=True), index=True
+    )
 
 
 class Student(Base):
@@ -219,16 +222,26 @@ class Case(Base):
     ladder: Mapped[list[Any]]  # [{"level", "role", "due_at"}]
     next_escalation_at: Mapped[datetime | None]
     closed_at: Mapped[datetime | None]
+    closed_reason: Mapped[str | None] = mapped_column(Text)
 
 
 class CaseTask(Base):
     __tablename__ = "case_tasks"
+    __table_args__ = (Index("ix_case_tasks_escalation_due", "status", "next_escalation_at"),)
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
     case_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("cases.id"), index=True)
     kind: Mapped[str] = mapped_column(String(48))
     due_at: Mapped[datetime]
     status: Mapped[str] = mapped_column(String(16), default="open")
     completed_at: Mapped[datetime | None]
+    assignee_role: Mapped[str | None] = mapped_column(String(32))
+    assignee_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("staff_users.id"))
+    completed_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("staff_users.id"))
+    note: Mapped[str | None] = mapped_column(Text)
+    escalation_level: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    ladder: Mapped[list[Any]] = mapped_column(JSON, default=list, server_default="[]")
+    next_escalation_at: Mapped[datetime | None]
+    data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict, server_default="{}")
 
 
 class CaseEvent(Base):
@@ -311,3 +324,103 @@ class InstrumentDefinition(Base):
     document: Mapped[str] = mapped_column(Text)
     sha256: Mapped[str] = mapped_column(String(64))
     installed_at: Mapped[datetime]
+
+
+class Guardian(Base):
+    __tablename__ = "guardians"
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
+    student_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("students.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    relation: Mapped[str] = mapped_column(String(32))
+    phone: Mapped[str | None] = mapped_column(String(32))
+
+
+class CareGroupMember(Base):
+    """A member of a case's care group (checklist item 13); the role decides what they see."""
+
+    __tablename__ = "care_group_members"
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
+    case_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("cases.id"), index=True)
+    role: Mapped[str] = mapped_column(String(32))
+    staff_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("staff_users.id"), index=True)
+    guardian_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("guardians.id"))
+    student_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("students.id"))
+    added_at: Mapped[datetime]
+    removed_at: Mapped[datetime | None]
+
+
+class CrisisPlan(Base):
+    """One version of a student's crisis-intervention plan (一生一策); versions are kept."""
+
+    __tablename__ = "crisis_plans"
+    __table_args__ = (UniqueConstraint("student_id", "version"),)
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
+    student_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("students.id"), index=True)
+    case_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("cases.id"))
+    version: Mapped[int] = mapped_column(Integer)
+    content: Mapped[dict[str, Any]]
+    review_on: Mapped[date] = mapped_column(Date)
+    created_by: Mapped[uuid.UUID] = mapped_column(ForeignKey("staff_users.id"))
+    created_at: Mapped[datetime]
+
+
+class Observation(Base):
+    """A teacher's or psychology committee member's observation report (checklist item 19)."""
+
+    __tablename__ = "observations"
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
+    student_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("students.id"), index=True)
+    school_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("schools.id"), index=True)
+    reporter_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("staff_users.id"))
+    kind: Mapped[str] = mapped_column(String(48))
+    severity: Mapped[str] = mapped_column(String(32))
+    note: Mapped[str | None] = mapped_column(Text)
+    observed_at: Mapped[datetime]
+    recorded_at: Mapped[datetime]
+    triage_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("triage_results.id"))
+
+
+class Referral(Base):
+    """A referral to a partner hospital through the green channel (checklist item 4)."""
+
+    __tablename__ = "referrals"
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
+    case_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("cases.id"), index=True)
+    student_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("students.id"), index=True)
+    hospital: Mapped[str] = mapped_column(String(200))
+    stage: Mapped[str] = mapped_column(String(16))  # sent | accepted | seen | feedback
+    sent_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    feedback: Mapped[str | None] = mapped_column(Text)
+
+
+class CareRecord(Base):
+    """A talk, home visit, guardian contact, assessment or note in the student's file."""
+
+    __tablename__ = "care_records"
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
+    student_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("students.id"), index=True)
+    case_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("cases.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    at: Mapped[datetime]
+    staff_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("staff_users.id"))
+    summary: Mapped[str] = mapped_column(Text)
+
+
+class Incident(Base):
+    """An extreme incident and its review (checklist item 5: ≥ 3,000 characters, 14 days)."""
+
+    __tablename__ = "incidents"
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
+    school_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("schools.id"), index=True)
+    student_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("students.id"))
+    kind: Mapped[str] = mapped_column(String(48))
+    description: Mapped[str] = mapped_column(Text)
+    occurred_at: Mapped[datetime]
+    recorded_at: Mapped[datetime]
+    recorded_by: Mapped[uuid.UUID] = mapped_column(ForeignKey("staff_users.id"))
+    review_due_at: Mapped[datetime]
+    report: Mapped[str | None] = mapped_column(Text)
+    filed_at: Mapped[datetime | None]
+    filed_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("staff_users.id"))
+    escalated_at: Mapped[datetime | None]
