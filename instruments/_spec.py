@@ -9,7 +9,14 @@ general so that later instruments are new data, not new code:
   rule, a declared range, contiguous bands and an optional screening cut-off;
 * ``classification`` - rule-based bands for instruments with no total (ASQ);
 * ``positive`` - an OR/AND rule that replaces the total cut-off (e.g. SCL-90 Chinese norms);
-* ``flags`` - critical-item rules evaluated whatever the total.
+* ``flags`` - critical-item rules evaluated whatever the total;
+* ``validity`` - rules that void the whole form (e.g. a lie scale over its limit, MHT);
+* ``coding`` - the named coding scheme of the option values (e.g. K10 Australian 1-5).
+
+A scale is either a sum/mean over ``items`` or a *composite*: the sum of other scales
+(``scales``), unscorable when any part is (RCADS total anxiety, SDQ total difficulties). A scale
+may carry ``norms``: raw scores become T-scores by grade and gender,
+:math:`T = 10 (x - \\mu_g) / \\sigma_g + 50`, and its bands and cut-off apply to the T-score.
 
 Conditions are a small tagged union (``op``) over answers, scale scores and the band.
 """
@@ -122,10 +129,15 @@ class ProrateRule(
 class ZeroFillRule(
     msgspec.Struct, frozen=True, forbid_unknown_fields=True, tag_field="rule", tag="zero_fill"
 ):
-    """Blank items count 0 (after keying); more than ``max_missing`` blanks make it ``invalid``."""
+    """Blank items count 0 (after keying); more than ``max_missing`` blanks make it ``invalid``.
+
+    ``blanks_in`` says where blanks are counted: ``"scale"`` (the scale's own items) or
+    ``"form"`` (all scored items; PSC-17: 4 or more blanks on the form void every subscale).
+    """
 
     max_missing: int
     source: str
+    blanks_in: Literal["scale", "form"] = "scale"
 
 
 MissingRule = CompleteRule | ProrateRule | ZeroFillRule
@@ -152,23 +164,72 @@ class Cutoff(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     max: int | float | None = None
 
 
+class NormGroup(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """Normative mean and standard deviation of one grade band and gender.
+
+    ``grades`` is the inclusive school-grade range ``[low, high]``; ``mean`` and ``sd`` are
+    written as decimals with at most 4 places and are used exactly.
+    """
+
+    grades: tuple[int, int]
+    gender: Literal["male", "female"]
+    mean: int | float
+    sd: int | float
+
+
+class NormBand(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """A band ``[min, max]`` on the rounded T-score; the outermost bands are open-ended."""
+
+    code: str
+    source: str
+    min: int | float | None = None
+    max: int | float | None = None
+
+
+class Norms(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """T-scores from a norm table by grade band and gender.
+
+    .. math:: T = \\frac{x - \\mu_g}{\\sigma_g} \\cdot 10 + 50
+
+    with :math:`x` the unrounded (possibly prorated) raw score and :math:`(\\mu_g, \\sigma_g)`
+    the row of ``groups`` that matches the student's grade and gender (e.g. the RCADS scoring
+    workbook, Chorpita et al.). ``bands`` (least to most severe, covering every T-score) and
+    ``cutoff`` are decided on :math:`T` rounded half up to ``decimals`` places; they replace the
+    raw scale's bands and cut-off. A student with no matching group gets no T-score, band or
+    ``positive`` on this scale.
+    """
+
+    source: str
+    groups: tuple[NormGroup, ...]
+    bands: tuple[NormBand, ...] = ()
+    cutoff: Cutoff | None = None
+    decimals: int = 0
+
+
 class Scale(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """A total or subscale.
+
+    Either an item scale (``items`` with a ``missing`` rule, scored as a ``sum`` or ``mean``)
+    or a composite (``scales``: the sum of those scales' unrounded scores; ``invalid`` when a
+    part is invalid, else ``unscorable`` when a part is unscorable; prorated when a part is).
 
     ``bands`` run from the least to the most severe (ascending ranges for "higher is worse",
     descending for "lower is worse", e.g. WHO-5); together they cover ``range`` exactly at the
     resolution ``10**-decimals``. Bands and cut-offs are decided on the score rounded half up
-    to ``decimals`` places; the reported score is unrounded.
+    to ``decimals`` places; the reported score is unrounded. With ``norms`` the bands and the
+    cut-off are those of the norms, on the T-score.
     """
 
     id: str
-    items: tuple[str, ...]
     range: tuple[int | float, int | float]
-    missing: MissingRule
+    items: tuple[str, ...] = ()
+    scales: tuple[str, ...] = ()
+    missing: MissingRule | None = None
     method: Literal["sum", "mean"] = "sum"
     decimals: int = 0
     bands: tuple[Band, ...] = ()
     cutoff: Cutoff | None = None
+    norms: Norms | None = None
 
 
 # --------------------------------------------------------------------------- rule-based bands
@@ -221,6 +282,24 @@ class PositiveRule(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     source: str
 
 
+class ValidityRule(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """When ``when`` holds the whole form is ``invalid`` (no scores, band or ``positive``).
+
+    Conditions see answers and raw scale scores (not the band). Flags are still raised.
+    """
+
+    code: str
+    when: Condition
+    source: str
+
+
+class CodingScheme(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """The named coding of the option values, e.g. ``k10_australian_1_5`` (store it, never mix)."""
+
+    id: str
+    source: str
+
+
 class ScoringSpec(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """How one instrument is scored; see the module docstring."""
 
@@ -231,3 +310,5 @@ class ScoringSpec(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     classification: Classification | None = None
     positive: PositiveRule | None = None
     flags: tuple[FlagRule, ...] = ()
+    validity: tuple[ValidityRule, ...] = ()
+    coding: CodingScheme | None = None

@@ -24,17 +24,21 @@ from ._spec import (
     CompleteRule,
     Condition,
     CountIn,
+    Cutoff,
+    Norms,
     Not,
     Scale,
     ScoreIn,
     ScoringSpec,
     Unanswered,
+    ZeroFillRule,
 )
 
 _ID = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 _CODE = re.compile(r"^[a-z0-9][a-z0-9_]*$")
 _VERSION = re.compile(r"^[0-9]+\.[0-9]+(\.[0-9]+)?$")
 _MAX_DECIMALS = 4
+_MAX_BANDS = 100  # band indexes are stored as int8 by the batch scorer
 
 
 def build_instrument(raw: DefinitionFile, source: str) -> Instrument:
@@ -220,13 +224,19 @@ class _Checker:
         if spec.total is not None:
             scales.append((f"{base}.total", spec.total))
         scales.extend((f"{base}.subscales[{i}]", s) for i, s in enumerate(spec.subscales))
+        by_id: dict[str, Scale] = {}
         for path, scale in scales:
-            if scale.id in self.scales:
+            self.pattern(f"{path}.id", scale.id, _CODE, "a snake_case scale id")
+            if scale.id in by_id:
                 raise self.fail(f"{path}.id", f"duplicate scale id {scale.id!r}")
-            self.scales.add(scale.id)
-            self.check_scale(path, scale, scored)
+            by_id[scale.id] = scale
+        self.scales = set(by_id)
+        for path, scale in scales:
+            self.check_scale(path, scale, scored, by_id, len(spec.scored_items))
         if spec.total is not None:
-            self.bands = {band.code for band in spec.total.bands}
+            total = spec.total
+            bands = total.norms.bands if total.norms is not None else total.bands
+            self.bands = {band.code for band in bands}
         if spec.classification is not None:
             path = f"{base}.classification"
             if self.bands:
@@ -242,11 +252,21 @@ class _Checker:
             if flag.item is not None:
                 self.item_ref(f"{path}.item", flag.item)
             self.condition(f"{path}.when", flag.when, allow_band=True)
+        for index, rule in enumerate(spec.validity):
+            path = f"{base}.validity[{index}]"
+            self.pattern(f"{path}.code", rule.code, _CODE, "a snake_case rule code")
+            self.nonempty(f"{path}.source", rule.source)
+            self.condition(f"{path}.when", rule.when, allow_band=False)
+        if spec.coding is not None:
+            path = f"{base}.coding"
+            self.pattern(f"{path}.id", spec.coding.id, _CODE, "a snake_case coding scheme id")
+            self.nonempty(f"{path}.source", spec.coding.source)
 
     def check_classification(self, path: str, classification: Classification) -> None:
         self.nonempty(f"{path}.source", classification.source)
         if not classification.bands:
             raise self.fail(f"{path}.bands", "a classification needs at least one band")
+        self.check_band_count(f"{path}.bands", len(classification.bands))
         codes: set[str] = set()
         for index, band in enumerate(classification.bands):
             self.pattern(f"{path}.bands[{index}].code", band.code, _CODE, "a snake_case code")
@@ -263,45 +283,175 @@ class _Checker:
             self.condition(f"{rpath}.when", rule.when, allow_band=False)
         self.bands = codes
 
-    def check_scale(self, path: str, scale: Scale, scored: set[str]) -> None:
-        self.pattern(f"{path}.id", scale.id, _CODE, "a snake_case scale id")
+    def check_scale(
+        self,
+        path: str,
+        scale: Scale,
+        scored: set[str],
+        by_id: Mapping[str, Scale],
+        n_scored: int,
+    ) -> None:
+        if not 0 <= scale.decimals <= _MAX_DECIMALS:
+            raise self.fail(f"{path}.decimals", f"must be 0..{_MAX_DECIMALS}")
+        if scale.scales:
+            expected = self.check_composite(path, scale, by_id)
+        else:
+            expected = self.check_item_scale(path, scale, scored, n_scored)
+        declared = (_exact(scale.range[0]), _exact(scale.range[1]))
+        if declared != expected:
+            what = "parts" if scale.scales else "items"
+            raise self.fail(
+                f"{path}.range",
+                f"declared {_show(declared[0])}..{_show(declared[1])} but the {what} give "
+                f"{_show(expected[0])}..{_show(expected[1])} ({scale.method})",
+            )
+        if scale.norms is not None:
+            if scale.bands or scale.cutoff is not None:
+                raise self.fail(
+                    path, "a scale with norms declares its bands and cut-off under norms"
+                )
+            self.check_norms(f"{path}.norms", scale.norms)
+            return
+        self.check_bands(path, scale)
+        if scale.cutoff is not None:
+            self.check_cutoff(f"{path}.cutoff", scale.cutoff, scale.decimals, declared)
+
+    def check_item_scale(
+        self, path: str, scale: Scale, scored: set[str], n_scored: int
+    ) -> tuple[Fraction, Fraction]:
         self.item_list(f"{path}.items", scale.items)
         for index, item_id in enumerate(scale.items):
             if item_id not in scored:
                 raise self.fail(f"{path}.items[{index}]", f"item {item_id!r} is not a scored item")
-        if not 0 <= scale.decimals <= _MAX_DECIMALS:
-            raise self.fail(f"{path}.decimals", f"must be 0..{_MAX_DECIMALS}")
         missing = scale.missing
+        if missing is None:
+            raise self.fail(f"{path}.missing", "an item scale needs a missing-data rule")
         self.nonempty(f"{path}.missing.source", missing.source)
         max_missing = 0 if isinstance(missing, CompleteRule) else missing.max_missing
-        if not 0 <= max_missing < len(scale.items):
+        limit = len(scale.items)
+        if isinstance(missing, ZeroFillRule) and missing.blanks_in == "form":
+            limit = n_scored
+        if not 0 <= max_missing < limit:
+            counted = "scored items on the form" if limit != len(scale.items) else "items"
             raise self.fail(
                 f"{path}.missing.max_missing",
-                f"must be 0..{len(scale.items) - 1} for a scale of {len(scale.items)} items",
+                f"must be 0..{limit - 1} with {limit} {counted}",
             )
         # The declared range must be the range the items allow.
         lows = sum(self.items[i].min_value for i in scale.items)
         highs = sum(self.items[i].max_value for i in scale.items)
         count = len(scale.items) if scale.method == "mean" else 1
-        expected = (Fraction(lows, count), Fraction(highs, count))
-        declared = (_exact(scale.range[0]), _exact(scale.range[1]))
-        if declared != expected:
+        return Fraction(lows, count), Fraction(highs, count)
+
+    def check_composite(
+        self, path: str, scale: Scale, by_id: Mapping[str, Scale]
+    ) -> tuple[Fraction, Fraction]:
+        if scale.items:
+            raise self.fail(f"{path}.items", "a scale sums either items or scales, not both")
+        if scale.missing is not None:
             raise self.fail(
-                f"{path}.range",
-                f"declared {_show(declared[0])}..{_show(declared[1])} but the items give "
-                f"{_show(expected[0])}..{_show(expected[1])} ({scale.method})",
+                f"{path}.missing",
+                "a composite scale takes its missing-data status from its parts; remove it",
             )
-        self.check_bands(path, scale)
-        if scale.cutoff is not None:
-            cpath = f"{path}.cutoff"
-            self.nonempty(f"{cpath}.source", scale.cutoff.source)
-            if scale.cutoff.min is None and scale.cutoff.max is None:
-                raise self.fail(cpath, "a cut-off needs min, max or both")
-            for name, bound in (("min", scale.cutoff.min), ("max", scale.cutoff.max)):
-                if bound is not None:
-                    self.on_grid(f"{cpath}.{name}", bound, scale.decimals)
-                    if not declared[0] <= _exact(bound) <= declared[1]:
-                        raise self.fail(f"{cpath}.{name}", f"{bound} is outside the scale range")
+        if scale.method != "sum":
+            raise self.fail(f"{path}.method", "a composite scale is the sum of its parts")
+        low, high = Fraction(0), Fraction(0)
+        seen: set[str] = set()
+        for index, part_id in enumerate(scale.scales):
+            ppath = f"{path}.scales[{index}]"
+            part = by_id.get(part_id)
+            if part is None:
+                raise self.fail(ppath, f"unknown scale {part_id!r}")
+            if part.scales:
+                raise self.fail(ppath, f"scale {part_id!r} is itself a composite")
+            if part_id in seen:
+                raise self.fail(ppath, f"scale {part_id!r} listed twice")
+            seen.add(part_id)
+            low += _exact(part.range[0])
+            high += _exact(part.range[1])
+        return low, high
+
+    def check_cutoff(
+        self,
+        path: str,
+        cutoff: Cutoff,
+        decimals: int,
+        declared: tuple[Fraction, Fraction] | None,
+    ) -> None:
+        self.nonempty(f"{path}.source", cutoff.source)
+        if cutoff.min is None and cutoff.max is None:
+            raise self.fail(path, "a cut-off needs min, max or both")
+        for name, bound in (("min", cutoff.min), ("max", cutoff.max)):
+            if bound is not None:
+                self.on_grid(f"{path}.{name}", bound, decimals)
+                if declared is not None and not declared[0] <= _exact(bound) <= declared[1]:
+                    raise self.fail(f"{path}.{name}", f"{bound} is outside the scale range")
+
+    def check_norms(self, path: str, norms: Norms) -> None:
+        self.nonempty(f"{path}.source", norms.source)
+        if not 0 <= norms.decimals <= _MAX_DECIMALS:
+            raise self.fail(f"{path}.decimals", f"must be 0..{_MAX_DECIMALS}")
+        if not norms.groups:
+            raise self.fail(f"{path}.groups", "norms need at least one group")
+        taken: dict[str, list[tuple[int, int, int]]] = {"male": [], "female": []}
+        for index, group in enumerate(norms.groups):
+            gpath = f"{path}.groups[{index}]"
+            low, high = group.grades
+            if low < 0 or high < low:
+                raise self.fail(f"{gpath}.grades", f"bad grade range {low}..{high}")
+            self.on_grid(f"{gpath}.mean", group.mean, _MAX_DECIMALS)
+            self.on_grid(f"{gpath}.sd", group.sd, _MAX_DECIMALS)
+            if _exact(group.sd) <= 0:
+                raise self.fail(f"{gpath}.sd", f"must be positive, got {group.sd}")
+            for other_low, other_high, other in taken[group.gender]:
+                if low <= other_high and other_low <= high:
+                    raise self.fail(
+                        f"{gpath}.grades",
+                        f"grades {low}..{high} ({group.gender}) overlap groups[{other}]",
+                    )
+            taken[group.gender].append((low, high, index))
+        self.check_norm_bands(path, norms)
+        if norms.cutoff is not None:
+            self.check_cutoff(f"{path}.cutoff", norms.cutoff, norms.decimals, None)
+
+    def check_norm_bands(self, path: str, norms: Norms) -> None:
+        bands = norms.bands
+        if not bands:
+            return
+        self.check_band_count(f"{path}.bands", len(bands))
+        d = norms.decimals
+        codes: set[str] = set()
+        bounds: list[tuple[int | None, int | None]] = []
+        for index, band in enumerate(bands):
+            bpath = f"{path}.bands[{index}]"
+            self.pattern(f"{bpath}.code", band.code, _CODE, "a snake_case band code")
+            if band.code in codes:
+                raise self.fail(f"{bpath}.code", f"duplicate band code {band.code!r}")
+            codes.add(band.code)
+            self.nonempty(f"{bpath}.source", band.source)
+            low = None if band.min is None else self.on_grid(f"{bpath}.min", band.min, d)
+            high = None if band.max is None else self.on_grid(f"{bpath}.max", band.max, d)
+            if low is not None and high is not None and low > high:
+                raise self.fail(f"{bpath}.max", f"max {band.max} is below min {band.min}")
+            bounds.append((low, high))
+        ascending = bounds[0][0] is None
+        ordered = bounds if ascending else bounds[::-1]
+        first, last = ordered[0], ordered[-1]
+        if first[0] is not None or last[1] is not None:
+            raise self.fail(
+                f"{path}.bands",
+                "T-score bands must cover every score: the lowest band has no min and the "
+                "highest no max (least to most severe, ascending or descending)",
+            )
+        for index in range(1, len(ordered)):
+            prev, cur = ordered[index - 1], ordered[index]
+            if prev[1] is None or cur[0] is None:
+                raise self.fail(f"{path}.bands", "only the outermost bounds may be open")
+            gap = cur[0] - prev[1]
+            if gap != 1:
+                what = "gap between" if gap > 1 else "overlap (or wrong order) of"
+                at = _show(Fraction(cur[0], 10**d))
+                raise self.fail(f"{path}.bands", f"{what} T-score bands at {at}")
 
     def on_grid(self, path: str, value: float, decimals: int) -> int:
         scaled = _exact(value) * 10**decimals
@@ -310,10 +460,15 @@ class _Checker:
             raise self.fail(path, f"{value} is not a multiple of the resolution {step}")
         return int(scaled)
 
+    def check_band_count(self, path: str, count: int) -> None:
+        if count > _MAX_BANDS:
+            raise self.fail(path, f"at most {_MAX_BANDS} bands, got {count}")
+
     def check_bands(self, path: str, scale: Scale) -> None:
         bands = scale.bands
         if not bands:
             return
+        self.check_band_count(f"{path}.bands", len(bands))
         d = scale.decimals
         lo = self.on_grid(f"{path}.range[0]", scale.range[0], d)
         hi = self.on_grid(f"{path}.range[1]", scale.range[1], d)

@@ -25,7 +25,12 @@ class Flag(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 
 
 class SubscaleResult(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    """Score of one subscale; ``score`` is ``None`` when the subscale is unscorable."""
+    """Score of one subscale; ``score`` is ``None`` when the subscale is unscorable.
+
+    ``t_score`` is the unrounded T-score of a subscale scored against norms (``None``
+    otherwise, or when no norm group matches the student); ``band`` and ``positive`` then
+    come from the T-score rounded half up.
+    """
 
     subscale_id: str
     status: ScoreStatus
@@ -33,6 +38,7 @@ class SubscaleResult(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     prorated: bool = False
     band: str | None = None
     positive: bool | None = None
+    t_score: float | None = None
 
 
 class ScoreResult(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -41,7 +47,9 @@ class ScoreResult(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     ``total`` is kept unrounded (a prorated total may be fractional); ``band`` is decided on
     the total rounded half up. ``positive`` says whether the total is at or above the
     instrument's screening cut-off (``None`` when there is none or the form is unscorable).
-    ``highest_band`` is true when ``band`` is the instrument's most severe band.
+    ``highest_band`` is true when ``band`` is the instrument's most severe band. ``t_score``
+    is the total's unrounded T-score when the total is scored against norms (its ``band`` and
+    ``positive`` then come from the T-score).
     """
 
     instrument_id: str
@@ -56,3 +64,4 @@ class ScoreResult(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     flags: tuple[Flag, ...] = ()
     positive: bool | None = None
     highest_band: bool = False
+    t_score: float | None = None

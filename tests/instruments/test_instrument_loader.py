@@ -24,7 +24,10 @@ from instruments import (
 
 DEFINITIONS = Path(instruments.__file__).parent / "definitions"
 SHIPPED = sorted(DEFINITIONS.glob("*.json"))
-EXPECTED_IDS = {"phq-a", "phq9", "gad7", "asq"}
+EXPECTED_IDS = {
+    "phq-a", "phq9", "phq2", "gad7", "gad2", "asq", "ces-dc", "scared", "psc17", "who5", "k6",
+    "k10",
+}  # fmt: skip
 
 
 def shipped_doc(name: str = "phq9") -> dict[str, Any]:
@@ -124,7 +127,7 @@ def test_languages_carry_status_and_source() -> None:
 def test_catalogue_mapping_behaviour() -> None:
     catalogue = default_catalogue()
     assert default_catalogue() is catalogue
-    assert len(catalogue) == 4
+    assert len(catalogue) == len(EXPECTED_IDS)
     assert set(catalogue) == EXPECTED_IDS
     assert "phq9" in catalogue
     assert "sdq" not in catalogue

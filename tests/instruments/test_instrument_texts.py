@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
 
@@ -11,15 +10,9 @@ import pytest
 from instruments import Instrument, default_catalogue
 
 CATALOGUE = default_catalogue()
-REFERENCE = (
-    Path(
-        os.environ.get(
-            "RUNXIN_REFERENCE_DIR",
-            str(Path(__file__).resolve().parents[3] / "shared" / "reference"),
-        )
-    )
-    / "instrument-texts.md"
-)
+REPO_ROOT = Path(__file__).resolve().parents[2]
+# CI keeps the reference next to the repository: <parent>/shared/reference.
+REFERENCE = Path(REPO_ROOT).parent / "shared" / "reference" / "instrument-texts.md"
 
 
 @pytest.mark.parametrize(
@@ -52,6 +45,25 @@ REFERENCE = (
         ),
         ("asq", "q1", "en", "In the past few weeks, have you wished you were dead?"),
         ("asq", "q5", "en", "Are you having thoughts of killing yourself right now?"),
+        ("phq2", "item2", "zh-CN", "感到心情低落、沮丧或绝望"),
+        ("gad2", "item1", "zh-CN", "感觉紧张，焦虑或急切"),
+        ("ces-dc", "item4", "en", "I felt like I was just as good as other kids."),
+        ("ces-dc", "item20", "en", "It was hard to get started doing things."),
+        ("scared", "item20", "en", "I have nightmares about something bad happening to me."),
+        ("scared", "item41", "zh-CN", "我是一个害羞的人。"),
+        (
+            "scared",
+            "item39",
+            "en",
+            "I feel nervous when I am with other children or adults and I have to do something "
+            "while they watch me (for example: read aloud, speak, play a game, play a sport).",
+        ),
+        ("psc17", "item1", "en", "Fidgety, unable to sit still"),
+        ("psc17", "item16", "en", "Takes things that do not belong to him or her"),
+        ("who5", "item4", "en", "I woke up feeling fresh and rested"),
+        ("k6", "item4", "en", "so depressed that nothing could cheer you up"),
+        ("k10", "item9", "en", "so sad that nothing could cheer you up"),
+        ("k10", "item8", "en", "that everything was an effort"),
     ],
 )
 def test_item_text_spot_checks(instrument_id: str, item_id: str, language: str, text: str) -> None:
@@ -83,8 +95,11 @@ def test_instructions_and_titles() -> None:
     assert CATALOGUE.get("phq-a").title == {"en": "PHQ-9 Modified for Teens"}
 
 
+ENGLISH_ONLY = ("phq-a", "asq", "ces-dc", "psc17", "who5", "k6", "k10")
+
+
 def test_no_chinese_where_none_was_found() -> None:
-    for instrument_id in ("phq-a", "asq"):
+    for instrument_id in ENGLISH_ONLY:
         instrument = CATALOGUE.get(instrument_id)
         assert "zh-CN" not in instrument.languages
         texts = [instrument.title, instrument.instructions]
@@ -95,18 +110,53 @@ def test_no_chinese_where_none_was_found() -> None:
 
 def _all_texts(instrument: Instrument) -> list[tuple[str, str]]:
     found = [("title", t) for t in instrument.title.values()]
-    found += [("instructions", t) for t in instrument.instructions.values()]
+    # A multi-paragraph instruction (K6: lead-in, then the stem) is checked line by line.
+    found += [("instructions", line) for t in instrument.instructions.values()
+              for line in t.split("\n")]  # fmt: skip
     for item in instrument.items:
         found += [(item.id, t) for t in item.text.values()]
         found += [(f"{item.id} option", t) for o in item.options for t in o.text.values()]
     return found
 
 
-@pytest.mark.skipif(not REFERENCE.is_file(), reason="shared/reference is not checked out")
+def test_chinese_only_where_found_with_status_and_source() -> None:
+    with_chinese = {i for i in CATALOGUE.ids() if "zh-CN" in CATALOGUE.get(i).languages}
+    assert with_chinese == {"phq9", "phq2", "gad7", "gad2", "scared"}
+    assert with_chinese.isdisjoint(ENGLISH_ONLY)
+    for instrument_id in with_chinese:
+        info = CATALOGUE.get(instrument_id).languages["zh-CN"]
+        assert info.source.strip()
+        expected = "unvalidated" if instrument_id == "scared" else "validated"
+        assert info.status == expected
+
+
+@pytest.mark.parametrize(
+    "not_to_ship",
+    [
+        "平时并不困扰我的事情让我烦恼",  # CES-DC partial translation of unknown origin
+        "我感到心情愉快",  # WHO-5 app renderings
+        "害怕喜欢自己的人",  # SCARED version A
+        "动作或说话速度缓慢到别人可觉察的程度",  # PHQ-9 variant B
+    ],
+)
+def test_texts_marked_do_not_use_are_not_shipped(not_to_ship: str) -> None:
+    for instrument_id in CATALOGUE.ids():
+        texts = [text for _, text in _all_texts(CATALOGUE.get(instrument_id))]
+        assert not any(not_to_ship in text for text in texts), instrument_id
+
+
+@pytest.mark.skipif(
+    not REFERENCE.is_file(),
+    reason=f"the reference file is not checked out next to the repository ({REFERENCE})",
+)
 @pytest.mark.parametrize("instrument_id", sorted(CATALOGUE.ids()))
 def test_every_shipped_text_is_verbatim_in_the_reference(instrument_id: str) -> None:
-    # Line-wrapped paragraphs in the markdown are joined with single spaces before matching.
-    reference = re.sub(r"\s*\n\s*", " ", REFERENCE.read_text(encoding="utf-8")).replace("**", "")
+    # The markdown wraps long lines: a wrap between two Chinese characters is read as nothing,
+    # any other wrap as one space.
+    raw = REFERENCE.read_text(encoding="utf-8").replace("**", "")
+    cjk = "\u3000-\u303f\u4e00-\u9fff\uff00-\uffef"
+    reference = re.sub(rf"(?<=[{cjk}])[ \t]*\n\s*(?=[{cjk}])", "", raw)
+    reference = re.sub(r"\s*\n\s*", " ", reference)
     missing = [
         (where, text)
         for where, text in _all_texts(CATALOGUE.get(instrument_id))
