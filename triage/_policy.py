@@ -8,6 +8,7 @@ Structs and checks it as a whole, so a malformed file fails at load time with a
 
 from __future__ import annotations
 
+import functools
 import re
 from datetime import timedelta
 from pathlib import Path
@@ -20,15 +21,23 @@ from triage._result import Tier
 __all__ = [
     "DEFAULT_POLICY_PATH",
     "POLICY_FORMAT",
+    "CarePolicy",
     "CaseTier",
     "Condition",
     "Due",
     "EscalationRule",
+    "HomeVisitCadence",
+    "HomeVisitPolicy",
     "Pathway",
     "Policy",
     "PolicyError",
+    "ReferralPolicy",
+    "RescreenPolicy",
     "Rule",
+    "TalkPolicy",
     "TaskRule",
+    "TierCadence",
+    "TierDues",
     "TierPolicy",
     "load_policy",
     "parse_policy",
@@ -186,6 +195,110 @@ class TierPolicy(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_onl
         return by_id[self.default_pathway]
 
 
+# -- standing care duties (additive section ``care``) ------------------------------------------
+
+HomeVisitCadence = Literal["school_year", "term"]
+
+
+class TierCadence(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    """Home-visit cadence of each case tier: once a ``school_year`` or once a ``term``."""
+
+    yellow: HomeVisitCadence
+    orange: HomeVisitCadence
+    red: HomeVisitCadence
+
+
+class HomeVisitPolicy(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    """Home visits to every student under care (Jiangsu checklist item 14: at least yearly)."""
+
+    cadence: TierCadence
+
+
+class TalkPolicy(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    """Windows of the head teacher's one-to-one talks (checklist item 17), in school days.
+
+    ``start_of_term_school_days``: the first N school days of a term; ``before_exam_school_days``:
+    the last N school days before an exam starts; ``after_exam_school_days``: the first N school
+    days after it ends. Every window is cut to its term.
+    """
+
+    start_of_term_school_days: int
+    before_exam_school_days: int
+    after_exam_school_days: int
+
+
+class RescreenPolicy(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    """Re-screening next term: within the first ``within_school_days`` school days of it.
+
+    ``fallback`` (clock duration, e.g. ``P120D``) places the window when the calendar knows no
+    next term.
+    """
+
+    within_school_days: int
+    fallback: str
+
+
+class ReferralPolicy(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    """Follow-up deadlines of a hospital referral, each counted from the previous stage.
+
+    ``sent`` → ``accepted`` → ``seen`` → ``feedback``.
+    """
+
+    accepted: Due
+    seen: Due
+    feedback: Due
+
+
+class TierDues(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    """One deadline rule per case tier."""
+
+    yellow: Due
+    orange: Due
+    red: Due
+
+    def for_tier(self, tier: str) -> Due:
+        """Return the rule of ``tier`` (``yellow``, ``orange`` or ``red``).
+
+        Raises
+        ------
+        ValueError
+            If ``tier`` is not a case tier.
+        """
+        if tier not in ("yellow", "orange", "red"):
+            raise ValueError(f"{tier!r} is not a case tier (yellow, orange, red)")
+        due: Due = getattr(self, tier)
+        return due
+
+
+class CarePolicy(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    """Standing care duties of a student under care (section ``care`` of a policy file).
+
+    Attributes
+    ----------
+    home_visit : HomeVisitPolicy
+        Home-visit cadence per tier.
+    talks : TalkPolicy
+        One-to-one talk windows around the start of term and the exams.
+    rescreen : RescreenPolicy
+        The re-screening window next term.
+    referral : ReferralPolicy
+        Referral follow-up deadlines.
+    overdue_escalation : TierDues
+        Per tier, how long after an overdue task's re-notification of the counsellor(s) the
+        first rung above them (the school lead) is told; later rungs follow the tier's
+        ``escalation`` intervals.
+    description : str
+        Free text for people reading the file.
+    """
+
+    home_visit: HomeVisitPolicy
+    talks: TalkPolicy
+    rescreen: RescreenPolicy
+    referral: ReferralPolicy
+    overdue_escalation: TierDues
+    description: str = ""
+
+
 class Policy(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
     """A complete, versioned triage policy.
 
@@ -207,6 +320,14 @@ class Policy(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=Tr
         Reason text (``en``, ``zh-CN``) used when an open case keeps its higher tier.
     description : str
         Free text for people reading the file.
+    care : CarePolicy or None
+        Standing care duties (home visits, talks, re-screening, referral follow-up, overdue
+        task escalation). A file without this section gets the shipped default's section at
+        load time; ``None`` only on a Policy built by hand.
+    disabled_rules : tuple of Rule
+        Rules switched off (by a district or school override, see
+        :func:`~triage.merge_policy`); never evaluated, kept so that a later layer can switch
+        them back on.
     """
 
     format: Literal["runxin.triage-policy/1"]
@@ -215,6 +336,20 @@ class Policy(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=Tr
     tiers: tuple[TierPolicy, ...]
     open_case_text: dict[str, str]
     description: str = ""
+    care: CarePolicy | None = None
+    disabled_rules: tuple[Rule, ...] = ()
+
+    def care_policy(self) -> CarePolicy:
+        """Return the policy's care section.
+
+        Raises
+        ------
+        ValueError
+            If the policy has none (only possible for a Policy built by hand).
+        """
+        if self.care is None:
+            raise ValueError(f"policy {self.version!r} has no `care` section")
+        return self.care
 
     def tier_policy(self, tier: str) -> TierPolicy:
         """Return the deadlines and escalation of ``tier``.
@@ -313,6 +448,11 @@ def parse_policy(data: bytes | str, *, source: str = "<policy>") -> Policy:
     PolicyError
         If the JSON is malformed, has unknown or missing fields, wrong types, an unknown tier,
         a bad duration, or inconsistent references (e.g. a rule on an undeclared pathway).
+
+    Notes
+    -----
+    A document without a ``care`` section gets the shipped default's (so files written before
+    that section existed keep loading).
     """
     try:
         policy = msgspec.json.decode(data, type=Policy)
@@ -322,7 +462,23 @@ def parse_policy(data: bytes | str, *, source: str = "<policy>") -> Policy:
     except msgspec.DecodeError as exc:
         raise PolicyError(source, None, f"not valid JSON: {exc}") from exc
     _check_policy(policy, source)
+    if policy.care is None:
+        policy = msgspec.structs.replace(policy, care=_shipped_care())
     return policy
+
+
+@functools.cache
+def _shipped_care() -> CarePolicy:
+    """The ``care`` section of the shipped default policy (for files written without one)."""
+    source = str(DEFAULT_POLICY_PATH)
+    try:
+        policy = msgspec.json.decode(DEFAULT_POLICY_PATH.read_bytes(), type=Policy)
+    except (OSError, msgspec.MsgspecError) as exc:
+        raise PolicyError(source, None, f"cannot read the shipped default policy: {exc}") from exc
+    _check_policy(policy, source)
+    if policy.care is None:
+        raise PolicyError(source, "care", "the shipped default policy has no care section")
+    return policy.care
 
 
 def load_policy(path: Path | None = None) -> Policy:
@@ -524,20 +680,77 @@ def _check_policy(policy: Policy, source: str) -> None:
         raise PolicyError(source, "rules", "a policy needs at least one rule")
     rule_ids: set[str] = set()
     for r_index, rule in enumerate(policy.rules):
-        r_field = f"rules[{r_index}]"
-        if not rule.id or rule.id in rule_ids or rule.id == "open_case_tier_kept":
-            raise PolicyError(
-                source, f"{r_field}.id", f"rule id {rule.id!r} is empty, reserved or repeated"
-            )
-        rule_ids.add(rule.id)
-        if rule.tier == "green":
-            raise PolicyError(source, f"{r_field}.tier", "a rule cannot give tier 'green'")
-        if rule.pathway not in pathways_by_tier[rule.tier]:
-            raise PolicyError(
-                source,
-                f"{r_field}.pathway",
-                f"{rule.pathway!r} is not a pathway of tier {rule.tier!r} "
-                f"{sorted(pathways_by_tier[rule.tier])}",
-            )
-        _check_condition(rule.condition, f"{r_field}.condition", source)
-        _check_text(rule.text, f"{r_field}.text", source)
+        _check_rule(rule, f"rules[{r_index}]", source, rule_ids, pathways_by_tier)
+    for r_index, rule in enumerate(policy.disabled_rules):
+        _check_rule(rule, f"disabled_rules[{r_index}]", source, rule_ids, pathways_by_tier)
+    if policy.care is not None:
+        _check_care(policy.care, "care", source)
+
+
+def _check_rule(
+    rule: Rule,
+    r_field: str,
+    source: str,
+    rule_ids: set[str],
+    pathways_by_tier: dict[str, set[str]],
+) -> None:
+    if not rule.id or rule.id in rule_ids or rule.id == "open_case_tier_kept":
+        raise PolicyError(
+            source, f"{r_field}.id", f"rule id {rule.id!r} is empty, reserved or repeated"
+        )
+    rule_ids.add(rule.id)
+    if rule.tier == "green":
+        raise PolicyError(source, f"{r_field}.tier", "a rule cannot give tier 'green'")
+    if rule.pathway not in pathways_by_tier[rule.tier]:
+        raise PolicyError(
+            source,
+            f"{r_field}.pathway",
+            f"{rule.pathway!r} is not a pathway of tier {rule.tier!r} "
+            f"{sorted(pathways_by_tier[rule.tier])}",
+        )
+    _check_condition(rule.condition, f"{r_field}.condition", source)
+    _check_text(rule.text, f"{r_field}.text", source)
+
+
+#: Bounds of every school-day window of the ``care`` section.
+CARE_WINDOW_SCHOOL_DAYS = (1, 60)
+
+
+def _check_school_days(value: int, field: str, source: str) -> None:
+    low, high = CARE_WINDOW_SCHOOL_DAYS
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise PolicyError(
+            source,
+            field,
+            f"must be a whole number of school days from {low} to {high}, got {value!r}",
+        )
+
+
+def _check_care(care: CarePolicy, field: str, source: str) -> None:
+    """Check the ``care`` section (``field`` is its path, e.g. ``care``)."""
+    talks = care.talks
+    for name in ("start_of_term_school_days", "before_exam_school_days", "after_exam_school_days"):
+        _check_school_days(getattr(talks, name), f"{field}.talks.{name}", source)
+    _check_school_days(
+        care.rescreen.within_school_days, f"{field}.rescreen.within_school_days", source
+    )
+    try:
+        days, clock = parse_duration(care.rescreen.fallback)
+    except ValueError as exc:
+        raise PolicyError(source, f"{field}.rescreen.fallback", str(exc)) from exc
+    if not days and not clock:
+        raise PolicyError(source, f"{field}.rescreen.fallback", "must be longer than zero")
+    for stage in ("accepted", "seen", "feedback"):
+        _check_due(
+            getattr(care.referral, stage),
+            f"{field}.referral.{stage}",
+            source,
+            allow_next_term=False,
+        )
+    for tier in ("yellow", "orange", "red"):
+        _check_due(
+            getattr(care.overdue_escalation, tier),
+            f"{field}.overdue_escalation.{tier}",
+            source,
+            allow_next_term=False,
+        )

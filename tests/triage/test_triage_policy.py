@@ -59,7 +59,7 @@ def rule_ids(result: TriageResult) -> list[str]:
 
 def test_default_policy_loads_and_is_versioned() -> None:
     assert isinstance(POLICY, Policy)
-    assert POLICY.version == "default-2025.1"
+    assert POLICY.version == "default-2025.2"
     assert load_policy(DEFAULT_POLICY_PATH) == POLICY
     assert {t.tier for t in POLICY.tiers} == {"yellow", "orange", "red"}
 
@@ -115,10 +115,15 @@ def test_imminent_danger_observation_is_red_and_note_is_not_evidence() -> None:
     assert "said X" not in json.dumps([r.evidence for r in result.reasons])
 
 
-@pytest.mark.parametrize("severity", ["concern", "serious"])
-def test_lesser_observations_do_not_fire_by_default(severity: Any) -> None:
+@pytest.mark.parametrize(
+    ("severity", "tier", "pathway"),
+    [("concern", "yellow", "elevated"), ("serious", "orange", "severity")],
+)
+def test_lesser_observations_raise_the_tier(severity: Any, tier: str, pathway: str) -> None:
+    # Project decision since default-2025.2 (checklist item 19): observations raise the tier.
     result = evaluate([], policy=POLICY, observations=[Observation("withdrawal", severity)])
-    assert result.tier == "green"
+    assert (result.tier, result.pathway) == (tier, pathway)
+    assert result.reasons[0].rule_id == f"observation_{severity}"
 
 
 @pytest.mark.parametrize(

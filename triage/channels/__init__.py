@@ -1,0 +1,97 @@
+"""Notification channels behind one seam: webhook, WeCom, DingTalk, e-mail, SMS, in-app.
+
+Every adapter has ``async deliver(delivery: ChannelDelivery, *, now) -> DeliveryOutcome``
+(:class:`ChannelNotifier`), makes exactly one attempt and reports failures as outcomes
+(``retryable`` or permanent), never as exceptions. Content is minimal (tier, school/class,
+deadline, link; the student's name only on internal channels the school enabled it for).
+
+Typical use by the dispatcher::
+
+    school = parse_school_channels(row.school_channels_json)
+    route = school.route_for(payload["recipient_role"])
+    multi = MultiChannelNotifier.from_route(route, client=http, inapp_sink=write_queue_row)
+    content = NotificationContent.from_payload(payload, names_enabled=True)
+    routed = await multi.deliver(content, recipient=Recipient(email=..., phone=...), now=now)
+"""
+
+from triage.channels._base import ChannelConfigError, ChannelDelivery, ChannelNotifier
+from triage.channels._config import (
+    AddressKind,
+    ChannelConfig,
+    DingTalkChannel,
+    EmailChannel,
+    InAppChannel,
+    RecipientRoute,
+    SchoolChannels,
+    SmsChannel,
+    WebhookChannel,
+    WeComChannel,
+    build_notifier,
+    next_channel,
+    parse_route,
+    parse_school_channels,
+)
+from triage.channels._dingtalk import DingTalkRobotNotifier, dingtalk_sign, dingtalk_signed_url
+from triage.channels._email import SmtpNotifier, StartTls
+from triage.channels._inapp import InAppMessage, InAppNotifier, InAppSink
+from triage.channels._message import (
+    ContentError,
+    Lang,
+    NotificationContent,
+    content_payload,
+    render_html,
+    render_markdown,
+    render_text,
+    render_title,
+    tier_label,
+)
+from triage.channels._routing import ChannelAttempt, MultiChannelNotifier, Recipient, RoutedOutcome
+from triage.channels._sms import DEFAULT_SMS_TEMPLATE, SmsGatewayNotifier, render_sms_text
+from triage.channels._webhook import WebhookChannelNotifier
+from triage.channels._wecom import WeComRobotNotifier
+
+__all__ = [
+    "DEFAULT_SMS_TEMPLATE",
+    "AddressKind",
+    "ChannelAttempt",
+    "ChannelConfig",
+    "ChannelConfigError",
+    "ChannelDelivery",
+    "ChannelNotifier",
+    "ContentError",
+    "DingTalkChannel",
+    "DingTalkRobotNotifier",
+    "EmailChannel",
+    "InAppChannel",
+    "InAppMessage",
+    "InAppNotifier",
+    "InAppSink",
+    "Lang",
+    "MultiChannelNotifier",
+    "NotificationContent",
+    "Recipient",
+    "RecipientRoute",
+    "RoutedOutcome",
+    "SchoolChannels",
+    "SmsChannel",
+    "SmsGatewayNotifier",
+    "SmtpNotifier",
+    "StartTls",
+    "WeComChannel",
+    "WeComRobotNotifier",
+    "WebhookChannel",
+    "WebhookChannelNotifier",
+    "build_notifier",
+    "content_payload",
+    "dingtalk_sign",
+    "dingtalk_signed_url",
+    "next_channel",
+    "parse_route",
+    "parse_school_channels",
+    "render_html",
+    "render_markdown",
+    "render_sms_text",
+    "render_text",
+    "render_title",
+    "tier_label",
+]
