@@ -17,7 +17,7 @@ from .api.dependencies import DEPENDENCIES
 from .api.routes import ROUTE_HANDLERS
 from .clock import Clock, SystemClock
 from .db import create_engine, create_session_factory
-from .errors import EXCEPTION_HANDLERS
+from .errors import EXCEPTION_HANDLERS, ServiceError
 from .services.instrument_library import installed_instruments
 from .services.runtime import Runtime, load_runtime
 from .settings import Settings
@@ -61,7 +61,8 @@ def create_app(
         lifespan=[lifespan],
         request_max_body_size=settings.max_body_bytes,
         logging_config=LoggingConfig(
-            log_exceptions="always", disable_stack_trace={400, 401, 403, 404, 409, 410, 413, 422}
+            log_exceptions="always",
+            disable_stack_trace={ServiceError, 400, 401, 403, 404, 405, 409, 410, 413, 422},
         ),
         openapi_config=OpenAPIConfig(title="Runxin 润心", version="0.1.0", path="/schema"),
         state=State({"runtime": runtime, "clock": clock or SystemClock()}),

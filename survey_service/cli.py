@@ -225,6 +225,8 @@ async def _cmd_worker(settings: Settings, *, once: bool, interval: float) -> int
     from triage import WebhookNotifier
 
     from .db import create_engine, create_session_factory
+    from .services.instrument_library import installed_instruments
+    from .services.runtime import load_runtime
     from .workers import Dispatcher, sweep
 
     engine = create_engine(settings.database_url)
@@ -235,15 +237,18 @@ async def _cmd_worker(settings: Settings, *, once: bool, interval: float) -> int
         loop.add_signal_handler(sig, stop.set)
     try:
         async with httpx.AsyncClient() as client:
+            async with sessions() as db:
+                runtime = load_runtime(settings, await installed_instruments(db))
             dispatcher = Dispatcher(sessions, WebhookNotifier(client), settings)
             print(f"worker {dispatcher.worker_id} started", file=sys.stderr)
             while not stop.is_set():
                 now = datetime.now(UTC)
-                swept = await sweep(sessions, settings, now=now)
+                swept = await sweep(sessions, settings, now=now, runtime=runtime)
                 stats = await dispatcher.run_once(now)
-                if swept.escalations or stats.claimed:
+                if swept.escalations or swept.task_escalations or stats.claimed:
                     print(
                         f"{now:%H:%M:%S} escalations={swept.escalations} "
+                        f"task_escalations={swept.task_escalations} "
                         f"claimed={stats.claimed} delivered={stats.delivered} "
                         f"retrying={stats.retried} failed={stats.failed}",
                         file=sys.stderr,
@@ -270,9 +275,15 @@ async def _cmd_sweep(settings: Settings, at: str) -> int:
     if when.tzinfo is None:
         _err("--at needs a UTC offset, e.g. 2026-09-01T08:00:00+08:00")
         return 1
+    from .services.instrument_library import installed_instruments
+    from .services.runtime import load_runtime
+
     engine = create_engine(settings.database_url)
     try:
-        stats = await sweep(create_session_factory(engine), settings, now=when.astimezone(UTC))
+        sessions = create_session_factory(engine)
+        async with sessions() as db:
+            runtime = load_runtime(settings, await installed_instruments(db))
+        stats = await sweep(sessions, settings, now=when.astimezone(UTC), runtime=runtime)
     finally:
         await engine.dispose()
     print(json.dumps(msgspec.to_builtins(stats)))

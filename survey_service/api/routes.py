@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..pages import student as student_pages
-from . import staff, student
+from . import care, schools, staff, student
 
 ROUTE_HANDLERS: list[Any] = [
     student.start_session,
@@ -18,4 +18,6 @@ ROUTE_HANDLERS: list[Any] = [
     student_pages.entry_submit,
     student_pages.questionnaire,
     student_pages.questionnaire_submit,
+    *care.ROUTES,
+    *schools.ROUTES,
 ]

@@ -130,10 +130,12 @@ class AcknowledgeRequest(Request, frozen=True):
 
 
 class CaseTaskOut(msgspec.Struct, frozen=True):
+    task_id: uuid.UUID
     kind: str
     due_at: datetime
     status: str
     overdue: bool
+    assignee_role: str | None = None
 
 
 class CaseEventOut(msgspec.Struct, frozen=True):

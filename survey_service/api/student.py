@@ -34,7 +34,7 @@ async def start_session(
     tags=["student"],
     summary="Submit the answers of a session (idempotent per Idempotency-Key)",
 )
-async def submit(  # noqa: PLR0917 - litestar injects each parameter by name
+async def submit(
     session_id: FromPath[uuid.UUID],
     data: JSONBody[SubmissionRequest],
     db: NamedDependency[AsyncSession],

@@ -102,6 +102,8 @@ class StaffUser(Base):
     district_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("districts.id"), index=True)
     school_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("schools.id"), index=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    email: Mapped[str | None] = mapped_column(String(200))
+    phone: Mapped[str | None] = mapped_column(String(32))
 
 
 class StaffToken(Base):
@@ -195,7 +197,11 @@ class Score(Base):
 class TriageRecord(Base):
     __tablename__ = "triage_results"
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
-    session_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("screening_sessions.id"), unique=True)
+    # A screening session, or None when an observation report produced the result.
+    session_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("screening_sessions.id"), unique=True
+    )
+    source: Mapped[str] = mapped_column(String(16), default="screening", server_default="screening")
     student_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("students.id"), index=True)
     tier: Mapped[str] = mapped_column(String(16))
     pathway: Mapped[str | None] = mapped_column(String(32))
@@ -267,8 +273,10 @@ class OutboxMessage(Base):
     case_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("cases.id"), index=True)
     school_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("schools.id"))
     event: Mapped[str] = mapped_column(String(48))
+    # The channel's name in the school's notification routes ("webhook" when none are set).
     channel: Mapped[str] = mapped_column(String(32))
     recipient_role: Mapped[str] = mapped_column(String(32))
+    recipient_user_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("staff_users.id"))
     tier: Mapped[str | None] = mapped_column(String(16))
     payload: Mapped[dict[str, Any]]
     status: Mapped[str] = mapped_column(String(16))  # pending | delivered | failed
@@ -424,3 +432,54 @@ class Incident(Base):
     filed_at: Mapped[datetime | None]
     filed_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("staff_users.id"))
     escalated_at: Mapped[datetime | None]
+
+
+class SchoolCalendarRecord(Base):
+    """A school's calendar for one school year: terms, exams, holidays, make-up workdays."""
+
+    __tablename__ = "school_calendars"
+    __table_args__ = (UniqueConstraint("school_id", "label"),)
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
+    school_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("schools.id"), index=True)
+    label: Mapped[str] = mapped_column(String(16))  # e.g. "2026-2027"
+    first_day: Mapped[date] = mapped_column(Date)
+    last_day: Mapped[date] = mapped_column(Date)
+    document: Mapped[dict[str, Any]]
+    updated_at: Mapped[datetime]
+
+
+class NotificationRoutes(Base):
+    """A school's (or district's) channels per recipient role, with fallbacks."""
+
+    __tablename__ = "notification_routes"
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
+    school_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("schools.id"), unique=True)
+    district_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("districts.id"), unique=True)
+    document: Mapped[dict[str, Any]]
+    updated_at: Mapped[datetime]
+
+
+class InboxItem(Base):
+    """An in-app notification in a staff member's queue."""
+
+    __tablename__ = "inbox_items"
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("staff_users.id"), index=True)
+    delivery_id: Mapped[str] = mapped_column(String(64), unique=True)
+    event: Mapped[str] = mapped_column(String(48))
+    content: Mapped[dict[str, Any]]
+    created_at: Mapped[datetime]
+    read_at: Mapped[datetime | None]
+
+
+class OperatorAlert(Base):
+    """Raised when a notification finally fails on a channel: operators must look."""
+
+    __tablename__ = "operator_alerts"
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
+    at: Mapped[datetime] = mapped_column(index=True)
+    kind: Mapped[str] = mapped_column(String(48))
+    school_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("schools.id"))
+    outbox_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("outbox.id"))
+    detail: Mapped[str] = mapped_column(Text)
+    resolved_at: Mapped[datetime | None]

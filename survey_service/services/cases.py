@@ -33,6 +33,7 @@ from ..db import (
 )
 from ..errors import Conflict, Forbidden, NotFound
 from . import audit
+from .calendars import school_calendar
 from .notifications import enqueue_case_notification
 from .runtime import Runtime
 
@@ -56,6 +57,68 @@ async def find_open_case(db: AsyncSession, student_id: uuid.UUID) -> Case | None
         .limit(1)
         .with_for_update()
     )
+
+
+# Who does each kind of task (checklist items 13, 14, 17): head teachers hold the one-to-one
+# talks and join home visits; everything else is the counsellor's.
+HEAD_TEACHER_TASKS = {
+    "home_visit",
+    "talk_start_of_term",
+    "talk_before_midterm",
+    "talk_after_midterm",
+    "talk_before_final",
+    "talk_after_final",
+}
+
+
+def as_case_tier(value: str) -> triage.CaseTier:
+    if value not in ("yellow", "orange", "red"):
+        raise ValueError(f"not a case tier: {value!r}")
+    return cast(triage.CaseTier, value)
+
+
+def add_task(
+    db: AsyncSession,
+    case: Case,
+    *,
+    kind: str,
+    due_at: datetime,
+    calendar: triage.SchoolCalendar,
+    rt: Runtime,
+    data: dict[str, object] | None = None,
+) -> CaseTask:
+    """Add a task with its overdue ladder (re-notify, then escalate, each step once)."""
+    ladder = triage.task_escalation_ladder(
+        due_at, tier=as_case_tier(case.tier), calendar=calendar, policy=rt.policy
+    )
+    task = CaseTask(
+        case_id=case.id,
+        kind=kind,
+        due_at=due_at,
+        status="open",
+        completed_at=None,
+        assignee_role="head_teacher" if kind in HEAD_TEACHER_TASKS else "counsellor",
+        escalation_level=0,
+        ladder=_ladder_json(ladder),
+        next_escalation_at=ladder[0].due_at if ladder else None,
+        data=dict(data or {}),
+    )
+    db.add(task)
+    return task
+
+
+async def complete_acknowledge_tasks(
+    db: AsyncSession, case: Case, user: StaffUser, now: datetime
+) -> None:
+    """Acknowledging a case is what its ``acknowledge`` task asks for: mark it done."""
+    tasks = await db.scalars(
+        select(CaseTask).where(
+            CaseTask.case_id == case.id, CaseTask.kind == "acknowledge", CaseTask.status == "open"
+        )
+    )
+    for task in tasks.all():
+        task.status, task.completed_at, task.completed_by = "done", now, user.id
+        task.next_escalation_at = None
 
 
 def _ladder_json(steps: tuple[triage.EscalationStep, ...]) -> list[dict[str, object]]:
@@ -88,7 +151,7 @@ async def open_or_update_case(
     A higher tier on an open case restarts acknowledgement and escalation for that tier; a
     lower or equal result only records a ``rescreened`` event (a tier is never lowered here).
     """
-    calendar = rt.calendar_for(school.timezone)
+    calendar, school_year = await school_calendar(db, school, now)
     deadlines = triage.compute_deadlines(
         result, submitted_at=now, calendar=calendar, policy=rt.policy
     )
@@ -144,15 +207,28 @@ async def open_or_update_case(
         await db.flush()
         event, data = "opened", {"tier": result.tier, "reasons": reasons}
     db.add(CaseEvent(case_id=case.id, kind=event, actor_id=None, at=now, note=None, data=data))
-    for task in deadlines.tasks:
-        db.add(
-            CaseTask(
-                case_id=case.id,
-                kind=task.kind,
-                due_at=task.due_at,
-                status="open",
-                completed_at=None,
-            )
+    due: list[tuple[str, datetime, str | None]] = [
+        (t.kind, t.due_at, None) for t in deadlines.tasks
+    ]
+    if school_year is not None and open_case is None:
+        care = triage.generate_care_tasks(
+            as_case_tier(result.tier),
+            opened_at=now,
+            calendar=calendar,
+            policy=rt.policy,
+            school_year=school_year,
+        )
+        planned = {kind for kind, _, _ in due}  # e.g. yellow's re-screen: keep one per kind
+        due += [(t.kind, t.due_at, t.key) for t in care if t.kind not in planned]
+    for kind, due_at, key in due:
+        add_task(
+            db,
+            case,
+            kind=kind,
+            due_at=due_at,
+            calendar=calendar,
+            rt=rt,
+            data={"key": key} if key else {},
         )
     await db.flush()
     await enqueue_case_notification(
@@ -265,6 +341,7 @@ async def acknowledge(
     case.acknowledged_at = now
     case.acknowledged_by = user.id
     case.next_escalation_at = None
+    await complete_acknowledge_tasks(db, case, user, now)
     db.add(
         CaseEvent(
             case_id=case.id,
@@ -325,10 +402,12 @@ async def case_detail(
         case=_case_out(case, student, klass, triage_row, now),
         tasks=[
             CaseTaskOut(
+                task_id=t.id,
                 kind=t.kind,
                 due_at=t.due_at,
                 status=t.status,
                 overdue=t.status == "open" and now > t.due_at,
+                assignee_role=t.assignee_role,
             )
             for t in tasks
         ],

@@ -6,6 +6,7 @@ import random
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
+import msgspec
 from sqlalchemy import select
 
 from ..db import (
@@ -13,13 +14,16 @@ from ..db import (
     AsyncSession,
     Campaign,
     District,
+    Guardian,
     School,
+    SchoolCalendarRecord,
     SchoolClass,
     StaffUser,
     Student,
 )
 from ..errors import Conflict
 from ..security import digest, hash_password, new_access_code, normalize_access_code
+from .calendars import CalendarDocument, ExamIn, TermIn
 from .runtime import Runtime
 
 DEMO_DISTRICT = "DEMO"
@@ -44,6 +48,30 @@ SCHOOLS = [
 ]
 CLASSES = [(7, "七年级1班"), (7, "七年级2班"), (8, "八年级1班")]
 DEMO_BATTERY = ["phq-a", "gad7", "asq"]
+
+
+def demo_calendar(now: datetime) -> tuple[str, CalendarDocument]:
+    """A plausible school year around ``now`` (demo data, not an official calendar)."""
+    y = now.year if now.month >= 8 else now.year - 1
+    doc = CalendarDocument(
+        terms=[
+            TermIn(
+                start=date(y, 9, 1),
+                end=date(y + 1, 1, 22),
+                midterm_exam=ExamIn(start=date(y, 11, 9), end=date(y, 11, 10)),
+                final_exam=ExamIn(start=date(y + 1, 1, 18), end=date(y + 1, 1, 20)),
+            ),
+            TermIn(
+                start=date(y + 1, 2, 22),
+                end=date(y + 1, 7, 2),
+                midterm_exam=ExamIn(start=date(y + 1, 4, 26), end=date(y + 1, 4, 27)),
+                final_exam=ExamIn(start=date(y + 1, 6, 28), end=date(y + 1, 6, 30)),
+            ),
+        ],
+        holidays=[date(y, 10, d) for d in range(1, 8)] + [date(y + 1, 5, d) for d in range(1, 6)],
+        makeup_workdays=[],
+    )
+    return f"{y}-{y + 1}", doc
 
 
 @dataclass
@@ -128,10 +156,36 @@ async def seed_demo(
             )
             out.usernames[username] = f"{role}@{code}"
         for grade, name in CLASSES:
-            klass = SchoolClass(school_id=school.id, grade=grade, name=name)
+            head = StaffUser(
+                username=f"headteacher{len(classes) + 1}",
+                password_hash=password_hash,
+                role="head_teacher",
+                display_name=f"{name}班主任",
+                district_id=district.id,
+                school_id=school.id,
+            )
+            db.add(head)
+            await db.flush()
+            out.usernames[head.username] = f"head_teacher@{code} {name}"
+            klass = SchoolClass(
+                school_id=school.id, grade=grade, name=name, head_teacher_id=head.id
+            )
             db.add(klass)
             classes.append(klass)
     await db.flush()
+
+    label, calendar = demo_calendar(now)
+    for school in schools:
+        db.add(
+            SchoolCalendarRecord(
+                school_id=school.id,
+                label=label,
+                first_day=calendar.terms[0].start,
+                last_day=calendar.terms[-1].end,
+                document=msgspec.to_builtins(calendar),
+                updated_at=now,
+            )
+        )
 
     campaigns = {}
     for school in schools:
@@ -161,6 +215,14 @@ async def seed_demo(
         )
         db.add(student)
         await db.flush()
+        db.add(
+            Guardian(
+                student_id=student.id,
+                name=rng.choice(SURNAMES) + "女士",
+                relation="母亲",
+                phone=f"1380000{i + 1:04d}",
+            )
+        )
         campaign = campaigns[klass.school_id]
         code = new_access_code()
         db.add(

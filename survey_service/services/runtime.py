@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from instruments import Catalogue, Instrument
-from triage import Policy, SchoolCalendar
+from triage import Policy
 
 from ..settings import Settings
 
@@ -18,10 +18,6 @@ class Runtime:
     settings: Settings
     catalogue: Catalogue
     policy: Policy
-
-    def calendar_for(self, timezone: str) -> SchoolCalendar:
-        """The school calendar (weekdays, school hours) in the school's time zone."""
-        return SchoolCalendar(timezone=timezone)
 
 
 def load_runtime(settings: Settings, installed: Sequence[Instrument] = ()) -> Runtime:

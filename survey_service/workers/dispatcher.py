@@ -5,22 +5,48 @@ Many dispatchers may run at once, on many machines. A claim is one atomic
 the same statement runs inside ``BEGIN IMMEDIATE`` (SQLite has no row locks; the write lock
 serialises claimers). A worker that dies after claiming leaves a lease that expires, and the row
 is delivered again with the same delivery id, so receivers can de-duplicate.
+
+A delivery that fails for good on its channel — a permanent error, or retries that would run
+past the notification's deadline or the attempt limit — is never dropped: the recipient's
+fallback channel is queued, the next role up the ladder is told, and an operator alert raised.
 """
 
 from __future__ import annotations
 
+import functools
 import random
 import uuid
 from datetime import datetime, timedelta
 
+import httpx
 import msgspec
 from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from triage import DeliveryOutcome, Notification, Notifier, backoff_delay
+from triage.channels import (
+    ChannelConfig,
+    ChannelDelivery,
+    ContentError,
+    InAppMessage,
+    NotificationContent,
+    WebhookChannel,
+    build_notifier,
+    next_channel,
+)
 
-from ..db import Case, CaseEvent, DeliveryAttempt, District, OutboxMessage, School
-from ..services.notifications import enqueue_case_notification
+from ..db import (
+    Case,
+    CaseEvent,
+    DeliveryAttempt,
+    InboxItem,
+    OperatorAlert,
+    OutboxMessage,
+    School,
+    StaffUser,
+)
+from ..services.notifications import enqueue
+from ..services.routing import channel_named, route_for
 from ..settings import Settings
 
 NEXT_ROLE = {"counsellor": ("school_lead", 1), "school_lead": ("district_officer", 2)}
@@ -33,8 +59,19 @@ class DispatchStats(msgspec.Struct):
     failed: int = 0
 
 
+class _Job(msgspec.Struct, frozen=True):
+    outbox_id: uuid.UUID
+    delivery_id: str
+    event: str
+    payload: dict[str, object]
+    channel: ChannelConfig | None
+    address: str | None
+    problem: str | None = None
+
+
 class Dispatcher:
-    """Delivers outbox rows through a :class:`triage.Notifier`."""
+    """Delivers outbox rows on each row's channel (signed webhook, WeCom, DingTalk, e-mail,
+    SMS gateway or in-app)."""
 
     def __init__(
         self,
@@ -44,15 +81,18 @@ class Dispatcher:
         *,
         worker_id: str | None = None,
         rng: random.Random | None = None,
+        client: httpx.AsyncClient | None = None,
     ) -> None:
         self._sessions = session_factory
-        self._notifier = notifier
+        self._notifier = notifier  # the signed-webhook seam (tests may pass their own)
         self._settings = settings
+        self._client = client
         self.worker_id = worker_id or f"dispatcher-{uuid.uuid4().hex[:12]}"
         self._rng = rng or random.Random()  # noqa: S311 - jitter, not security
 
     async def claim(self, now: datetime) -> list[uuid.UUID]:
-        """Lease up to ``dispatch_batch`` due rows to this worker; returns their ids."""
+        """Lease up to ``dispatch_batch`` due rows to this worker; returns their ids in due
+        order."""
         lease_until = now + timedelta(seconds=self._settings.dispatch_lease_s)
         due = (
             select(OutboxMessage.id)
@@ -90,20 +130,10 @@ class Dispatcher:
         ids = await self.claim(now)
         stats.claimed = len(ids)
         for outbox_id in ids:
-            notification = await self._load(outbox_id)
-            if notification is None:
+            job = await self._load(outbox_id)
+            if job is None:
                 continue
-            if notification.url:
-                outcome = await self._notifier.deliver(notification, now=now)
-            else:
-                outcome = DeliveryOutcome(
-                    ok=False,
-                    retryable=False,
-                    status_code=None,
-                    retry_after_s=None,
-                    error="no webhook is configured for this recipient",
-                    latency_ms=0.0,
-                )
+            outcome = await self._deliver(job, now)
             result = await self._record(outbox_id, outcome, now)
             if result == "delivered":
                 stats.delivered += 1
@@ -113,24 +143,112 @@ class Dispatcher:
                 stats.failed += 1
         return stats
 
-    async def _load(self, outbox_id: uuid.UUID) -> Notification | None:
+    async def _load(self, outbox_id: uuid.UUID) -> _Job | None:
         async with self._sessions() as db:
             row = await db.get(OutboxMessage, outbox_id)
             if row is None or row.lease_owner != self.worker_id:
                 return None
             school = await db.get_one(School, row.school_id)
-            url, secret = school.webhook_url, school.webhook_secret
-            if row.recipient_role == "district_officer":
-                district = await db.get_one(District, school.district_id)
-                if district.webhook_url:
-                    url, secret = district.webhook_url, district.webhook_secret
-            return Notification(
+            route = await route_for(db, school, row.recipient_role)
+            config = channel_named(route, row.channel)
+            problem = None
+            address = None
+            if config is None:
+                problem = f"channel {row.channel!r} is no longer configured for this role"
+            elif config.address_kind is not None:
+                user = (
+                    await db.get(StaffUser, row.recipient_user_id)
+                    if row.recipient_user_id
+                    else None
+                )
+                if user is None:
+                    problem = f"no {row.recipient_role} with an account to notify"
+                elif config.address_kind == "email":
+                    address = user.email
+                elif config.address_kind == "phone":
+                    address = user.phone
+                else:
+                    address = str(user.id)
+                if user is not None and not address:
+                    problem = f"the {row.recipient_role} has no {config.address_kind} on file"
+            if isinstance(config, WebhookChannel) and config.url.endswith(".invalid/"):
+                problem = "no webhook is configured for this recipient"
+            return _Job(
+                outbox_id=row.id,
                 delivery_id=row.delivery_id,
                 event=row.event,
-                url=url or "",
-                secret=secret or "",
-                payload=row.payload,
+                payload=dict(row.payload),
+                channel=config,
+                address=address,
+                problem=problem,
             )
+
+    async def _deliver(self, job: _Job, now: datetime) -> DeliveryOutcome:
+        if job.problem is not None or job.channel is None:
+            return DeliveryOutcome(
+                ok=False,
+                retryable=False,
+                status_code=None,
+                retry_after_s=None,
+                error=job.problem,
+                latency_ms=0.0,
+            )
+        config = job.channel
+        if isinstance(config, WebhookChannel):
+            # The documented signed JSON contract (README, "Webhooks").
+            return await self._notifier.deliver(
+                Notification(
+                    delivery_id=job.delivery_id,
+                    event=job.event,
+                    url=config.url,
+                    secret=config.secret,
+                    payload=job.payload,
+                ),
+                now=now,
+            )
+        try:
+            content = NotificationContent.from_payload(
+                job.payload, names_enabled=config.names_enabled
+            )
+        except ContentError as exc:
+            return DeliveryOutcome(
+                ok=False,
+                retryable=False,
+                status_code=None,
+                retry_after_s=None,
+                error=str(exc),
+                latency_ms=0.0,
+            )
+        client = self._client or httpx.AsyncClient()
+        try:
+            notifier = build_notifier(
+                config, client=client, inapp_sink=functools.partial(self._store_inapp, now=now)
+            )
+            return await notifier.deliver(
+                ChannelDelivery(delivery_id=job.delivery_id, content=content, address=job.address),
+                now=now,
+            )
+        finally:
+            if self._client is None:
+                await client.aclose()
+
+    async def _store_inapp(self, message: InAppMessage, *, now: datetime) -> None:
+        """Store an in-app notification in the recipient's queue (once per delivery id)."""
+        async with self._sessions() as db, db.begin():
+            exists = await db.scalar(
+                select(InboxItem.id).where(InboxItem.delivery_id == message.delivery_id)
+            )
+            if exists is None:
+                db.add(
+                    InboxItem(
+                        user_id=uuid.UUID(message.recipient),
+                        delivery_id=message.delivery_id,
+                        event=message.event,
+                        content=msgspec.to_builtins(message),
+                        created_at=now,
+                        read_at=None,
+                    )
+                )
 
     async def _record(self, outbox_id: uuid.UUID, outcome: DeliveryOutcome, now: datetime) -> str:
         async with self._sessions() as db, db.begin():
@@ -164,14 +282,51 @@ class Dispatcher:
                 delay = backoff_delay(
                     row.attempts, rng=self._rng, retry_after_s=outcome.retry_after_s
                 )
-                row.next_attempt_at = now + timedelta(seconds=delay)
-                return "retry"
+                retry_at = now + timedelta(seconds=delay)
+                deadline = _deadline(row.payload)
+                if deadline is None or retry_at <= deadline or now > deadline:
+                    row.next_attempt_at = retry_at
+                    return "retry"
+                # Waiting would pass the deadline: switch channel and escalate now.
             row.status = "failed"
-            await self._escalate_failure(db, row, now)
+            await self._fail_over(db, row, now)
             return "failed"
 
-    async def _escalate_failure(self, db: AsyncSession, row: OutboxMessage, now: datetime) -> None:
-        """A notification that finally failed is never dropped: the next role is told."""
+    async def _fail_over(self, db: AsyncSession, row: OutboxMessage, now: datetime) -> None:
+        """Never drop: queue the fallback channel, tell the next role, alert operators."""
+        db.add(
+            OperatorAlert(
+                at=now,
+                kind="delivery_failed",
+                school_id=row.school_id,
+                outbox_id=row.id,
+                detail=f"{row.event} to {row.recipient_role} on {row.channel} "
+                f"failed after {row.attempts} attempt(s): {row.last_error}",
+                resolved_at=None,
+            )
+        )
+        school = await db.get_one(School, row.school_id)
+        route = await route_for(db, school, row.recipient_role)
+        fallback = next_channel(route, row.channel)
+        deadline = _deadline(row.payload) or now
+        base_key = row.dedup_key.rsplit(":", 2)[0]
+        if fallback is not None:
+            await enqueue(
+                db,
+                school_id=row.school_id,
+                case_id=row.case_id,
+                tier=row.tier,
+                event=row.event,
+                level=int(str(row.payload.get("escalation_level", 0))),
+                recipient_role=row.recipient_role,
+                deadline=deadline,
+                link=str(row.payload.get("link", "")),
+                dedup_key=base_key,
+                now=now,
+                channel=fallback.name,
+                class_name=_opt(row.payload.get("class")),
+                extra=_extra(row.payload),
+            )
         if row.case_id is None:
             return
         case = await db.get_one(Case, row.case_id)
@@ -185,6 +340,8 @@ class Dispatcher:
                 data={
                     "delivery_id": row.delivery_id,
                     "recipient_role": row.recipient_role,
+                    "channel": row.channel,
+                    "fallback": fallback.name if fallback else None,
                     "status_code": row.last_status_code,
                     "error": row.last_error,
                 },
@@ -194,13 +351,35 @@ class Dispatcher:
         if nxt is None or case.status == "closed":
             return
         role, level = nxt
-        await enqueue_case_notification(
+        await enqueue(
             db,
-            case=case,
+            school_id=case.school_id,
+            case_id=case.id,
+            tier=case.tier,
             event="case.escalated",
             level=level,
             recipient_role=role,
-            deadline=case.acknowledge_by,
-            base_url=self._settings.base_url,
+            deadline=deadline,
+            link=str(row.payload.get("link", "")),
+            dedup_key=f"{case.id}:case.escalated:{level}:{role}",
             now=now,
+            class_name=_opt(row.payload.get("class")),
         )
+
+
+def _deadline(payload: dict[str, object]) -> datetime | None:
+    value = payload.get("deadline")
+    if not isinstance(value, str):
+        return None
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+
+
+def _opt(value: object) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _extra(payload: dict[str, object]) -> dict[str, str]:
+    return {k: str(v) for k, v in payload.items() if k in ("task_id", "incident_id") and v}

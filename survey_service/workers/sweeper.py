@@ -1,79 +1,258 @@
-"""The deadline sweeper: escalates cases nobody acknowledged in time.
+"""The deadline sweeper: escalates what nobody did in time.
+
+- Cases nobody acknowledged climb their escalation ladder.
+- Overdue tasks of acknowledged cases re-notify the counsellor, then climb the tier's ladder.
+- A crisis plan whose review date has come raises a review task.
+- An incident review not filed within 14 days is escalated to the district.
 
 Each ladder step fires exactly once and in order, even when the clock jumps forward by days;
-the highest fired level is stored on the case, so a clock that jumps back fires nothing early.
+the highest fired level is stored, so a clock that jumps back fires nothing early.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 import msgspec
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 import triage
 
-from ..db import Case, CaseEvent
-from ..services.cases import ladder_steps
-from ..services.notifications import enqueue_case_notification
+from ..db import Case, CaseEvent, CaseTask, CrisisPlan, Incident, School
+from ..services.calendars import school_calendar
+from ..services.cases import add_task, ladder_steps
+from ..services.notifications import enqueue, enqueue_case_notification
+from ..services.runtime import Runtime
 from ..settings import Settings
 
 
 class SweepStats(msgspec.Struct):
     cases_checked: int = 0
     escalations: int = 0
+    task_escalations: int = 0
+    plan_reviews: int = 0
+    incident_escalations: int = 0
+
+
+def _steps(ladder: list[dict[str, object]]) -> tuple[triage.EscalationStep, ...]:
+    return tuple(
+        triage.EscalationStep(
+            level=int(str(s["level"])),
+            role=s["role"],  # type: ignore[arg-type]
+            due_at=datetime.fromisoformat(str(s["due_at"])),
+        )
+        for s in ladder
+    )
 
 
 async def sweep(
-    session_factory: async_sessionmaker[AsyncSession], settings: Settings, *, now: datetime
+    session_factory: async_sessionmaker[AsyncSession],
+    settings: Settings,
+    *,
+    now: datetime,
+    runtime: Runtime | None = None,
 ) -> SweepStats:
-    """Fire every escalation step that is due at ``now`` for unacknowledged cases."""
+    """Fire everything that is due at ``now`` (one transaction)."""
     stats = SweepStats()
     async with session_factory() as db, db.begin():
-        cases = (
-            await db.scalars(
-                select(Case)
-                .where(
-                    Case.status == "open",
-                    Case.next_escalation_at.is_not(None),
-                    Case.next_escalation_at <= now,
+        await _cases(db, settings, now, stats)
+        await _tasks(db, settings, now, stats)
+        if runtime is not None:
+            await _plan_reviews(db, runtime, now, stats)
+        await _incidents(db, settings, now, stats)
+    return stats
+
+
+async def _cases(db: AsyncSession, settings: Settings, now: datetime, stats: SweepStats) -> None:
+    cases = (
+        await db.scalars(
+            select(Case)
+            .where(
+                Case.status == "open",
+                Case.next_escalation_at.is_not(None),
+                Case.next_escalation_at <= now,
+            )
+            .order_by(Case.next_escalation_at)
+            .with_for_update(skip_locked=True)
+        )
+    ).all()
+    for case in cases:
+        stats.cases_checked += 1
+        ladder = ladder_steps(case)
+        for step in triage.due_escalations(ladder, fired_level=case.escalation_level, now=now):
+            await enqueue_case_notification(
+                db,
+                case=case,
+                event="case.escalated",
+                level=step.level,
+                recipient_role=step.role,
+                deadline=case.acknowledge_by,
+                base_url=settings.base_url,
+                now=now,
+                due_at=step.due_at,
+            )
+            db.add(
+                CaseEvent(
+                    case_id=case.id,
+                    kind="escalated",
+                    actor_id=None,
+                    at=now,
+                    note=None,
+                    data={
+                        "level": step.level,
+                        "role": step.role,
+                        "due_at": step.due_at.isoformat(),
+                    },
                 )
-                .order_by(Case.next_escalation_at)
-                .with_for_update(skip_locked=True)
+            )
+            case.escalation_level = step.level
+            stats.escalations += 1
+        pending = [s for s in ladder if s.level > case.escalation_level]
+        case.next_escalation_at = pending[0].due_at if pending else None
+
+
+async def _tasks(db: AsyncSession, settings: Settings, now: datetime, stats: SweepStats) -> None:
+    rows = (
+        await db.execute(
+            select(CaseTask, Case)
+            .join(Case, Case.id == CaseTask.case_id)
+            .where(
+                CaseTask.status == "open",
+                CaseTask.next_escalation_at.is_not(None),
+                CaseTask.next_escalation_at <= now,
+                # An unacknowledged case climbs its own ladder; its tasks wait for that.
+                Case.status.notin_(("open", "closed")),
+            )
+            .order_by(CaseTask.next_escalation_at)
+            .with_for_update(skip_locked=True, of=CaseTask)
+        )
+    ).all()
+    for task, case in rows:
+        ladder = _steps(task.ladder)
+        for step in triage.due_escalations(ladder, fired_level=task.escalation_level, now=now):
+            await enqueue_case_notification(
+                db,
+                case=case,
+                event="task.overdue" if step.level == 1 else "task.escalated",
+                level=step.level,
+                recipient_role=step.role,
+                deadline=task.due_at,
+                base_url=settings.base_url,
+                now=now,
+                due_at=step.due_at,
+                subject=str(task.id),
+            )
+            db.add(
+                CaseEvent(
+                    case_id=case.id,
+                    kind="task.escalated",
+                    actor_id=None,
+                    at=now,
+                    note=None,
+                    data={
+                        "task_id": str(task.id),
+                        "task": task.kind,
+                        "level": step.level,
+                        "role": step.role,
+                    },
+                )
+            )
+            task.escalation_level = step.level
+            stats.task_escalations += 1
+        pending = [s for s in ladder if s.level > task.escalation_level]
+        task.next_escalation_at = pending[0].due_at if pending else None
+
+
+async def _plan_reviews(db: AsyncSession, rt: Runtime, now: datetime, stats: SweepStats) -> None:
+    latest = (
+        select(CrisisPlan.student_id, func.max(CrisisPlan.version).label("version"))
+        .group_by(CrisisPlan.student_id)
+        .subquery()
+    )
+    plans = (
+        await db.scalars(
+            select(CrisisPlan).join(
+                latest,
+                (latest.c.student_id == CrisisPlan.student_id)
+                & (latest.c.version == CrisisPlan.version),
+            )
+        )
+    ).all()
+    for plan in plans:
+        case = await db.scalar(
+            select(Case).where(Case.student_id == plan.student_id, Case.status != "closed")
+        )
+        if case is None:
+            continue
+        school = await db.get_one(School, case.school_id)
+        if now.astimezone(ZoneInfo(school.timezone)).date() < plan.review_on:
+            continue
+        tasks = (
+            await db.scalars(
+                select(CaseTask).where(CaseTask.case_id == case.id, CaseTask.kind == "plan_review")
             )
         ).all()
-        for case in cases:
-            stats.cases_checked += 1
-            ladder = ladder_steps(case)
-            for step in triage.due_escalations(ladder, fired_level=case.escalation_level, now=now):
-                await enqueue_case_notification(
-                    db,
-                    case=case,
-                    event="case.escalated",
-                    level=step.level,
-                    recipient_role=step.role,
-                    deadline=case.acknowledge_by,
-                    base_url=settings.base_url,
-                    now=now,
-                    due_at=step.due_at,
-                )
-                db.add(
-                    CaseEvent(
-                        case_id=case.id,
-                        kind="escalated",
-                        actor_id=None,
-                        at=now,
-                        note=None,
-                        data={
-                            "level": step.level,
-                            "role": step.role,
-                            "due_at": step.due_at.isoformat(),
-                        },
-                    )
-                )
-                case.escalation_level = step.level
-                stats.escalations += 1
-            pending = [s for s in ladder if s.level > case.escalation_level]
-            case.next_escalation_at = pending[0].due_at if pending else None
-    return stats
+        if any(t.data.get("plan_version") == plan.version for t in tasks):
+            continue
+        calendar, _ = await school_calendar(db, school, now)
+        review = triage.plan_review_task(
+            msgspec.convert(plan.content, triage.CrisisPlan), calendar=calendar
+        )
+        add_task(
+            db,
+            case,
+            kind="plan_review",
+            due_at=review.due_at,
+            calendar=calendar,
+            rt=rt,
+            data={"plan_version": plan.version},
+        )
+        db.add(
+            CaseEvent(
+                case_id=case.id,
+                kind="plan.review_due",
+                actor_id=None,
+                at=now,
+                note=None,
+                data={"version": plan.version},
+            )
+        )
+        stats.plan_reviews += 1
+
+
+async def _incidents(
+    db: AsyncSession, settings: Settings, now: datetime, stats: SweepStats
+) -> None:
+    overdue = (
+        await db.scalars(
+            select(Incident)
+            .where(
+                Incident.filed_at.is_(None),
+                Incident.escalated_at.is_(None),
+                Incident.review_due_at <= now,
+            )
+            .with_for_update(skip_locked=True)
+        )
+    ).all()
+    for incident in overdue:
+        status = triage.incident_review_escalation(incident.recorded_at, filed_at=None, now=now)
+        if not status.escalate_now:
+            continue
+        await enqueue(
+            db,
+            school_id=incident.school_id,
+            case_id=None,
+            tier=None,
+            event="incident.review_overdue",
+            level=2,
+            recipient_role="district_officer",
+            deadline=incident.review_due_at,
+            link=f"{settings.base_url.rstrip('/')}/api/v1/incidents",
+            dedup_key=f"incident:{incident.id}:review_overdue",
+            now=now,
+            extra={"incident_id": str(incident.id)},
+        )
+        incident.escalated_at = now
+        stats.incident_escalations += 1

@@ -1,0 +1,117 @@
+"""Who gets a notification, on which channel: the school's routes, else its webhook.
+
+A school (and a district, for district officers) may configure channels per recipient role
+with fallbacks (``triage.channels``). Without a configuration the school's signed webhook is
+the one channel, as in the operating contract.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+import msgspec
+from sqlalchemy import select
+
+from triage.channels import (
+    ChannelConfig,
+    RecipientRoute,
+    SchoolChannels,
+    WebhookChannel,
+    parse_school_channels,
+)
+
+from ..db import AsyncSession, District, NotificationRoutes, School, StaffUser
+from ..errors import NotFound, Unprocessable
+from .access import require_role
+
+DEFAULT_CHANNEL = "webhook"
+ROUTE_EDITORS = {"school_lead", "school_admin"}
+
+
+async def route_for(db: AsyncSession, school: School, role: str) -> RecipientRoute:
+    """The route for ``role`` at ``school`` (district routes for district officers)."""
+    row: NotificationRoutes | None
+    if role == "district_officer":
+        row = await db.scalar(
+            select(NotificationRoutes).where(NotificationRoutes.district_id == school.district_id)
+        )
+    else:
+        row = await db.scalar(
+            select(NotificationRoutes).where(NotificationRoutes.school_id == school.id)
+        )
+    if row is not None:
+        route = parse_school_channels(row.document).route_for(role)
+        if route is not None:
+            return route
+    return await _default_route(db, school, role)
+
+
+async def _default_route(db: AsyncSession, school: School, role: str) -> RecipientRoute:
+    url, secret = school.webhook_url, school.webhook_secret
+    if role == "district_officer":
+        district = await db.get_one(District, school.district_id)
+        if district.webhook_url:
+            url, secret = district.webhook_url, district.webhook_secret
+    channel = WebhookChannel(
+        name=DEFAULT_CHANNEL,
+        url=url or "http://unconfigured.invalid/",
+        secret=secret or "unconfigured",
+    )
+    return RecipientRoute(role=role, channels=(channel,))
+
+
+def channel_named(route: RecipientRoute, name: str) -> ChannelConfig | None:
+    return next((c for c in route.channels if c.name == name), None)
+
+
+async def recipients(db: AsyncSession, school: School, role: str) -> list[StaffUser]:
+    """Active staff holding ``role`` at ``school`` (or in its district for district officers)."""
+    query = select(StaffUser).where(StaffUser.role == role, StaffUser.active.is_(True))
+    if role == "district_officer":
+        query = query.where(StaffUser.district_id == school.district_id)
+    else:
+        query = query.where(StaffUser.school_id == school.id)
+    return list((await db.scalars(query.order_by(StaffUser.username))).all())
+
+
+class RoutesOut(msgspec.Struct, frozen=True):
+    school_code: str
+    roles: list[str]
+    updated_at: datetime
+
+
+async def put_school_routes(
+    db: AsyncSession,
+    user: StaffUser,
+    school_code: str,
+    document: dict[str, object],
+    *,
+    now: datetime,
+) -> RoutesOut:
+    """Validate and store a school's channel routes (422 naming the problem when invalid)."""
+    require_role(user, ROUTE_EDITORS, "configure notification channels")
+    school = await db.scalar(select(School).where(School.code == school_code))
+    if school is None or school.id != user.school_id:
+        raise NotFound(f"No school {school_code!r}", code="school_not_found")
+    try:
+        parsed: SchoolChannels = parse_school_channels(document)
+    except ValueError as exc:
+        raise Unprocessable(
+            f"the channel configuration is not valid: {exc}", code="invalid_routes"
+        ) from exc
+    row = await db.scalar(
+        select(NotificationRoutes).where(NotificationRoutes.school_id == school.id)
+    )
+    if row is None:
+        row = NotificationRoutes(
+            id=uuid.uuid4(),
+            school_id=school.id,
+            district_id=None,
+            document=dict(document),
+            updated_at=now,
+        )
+        db.add(row)
+    else:
+        row.document, row.updated_at = dict(document), now
+    return RoutesOut(school_code=school_code, roles=[r.role for r in parsed.routes], updated_at=now)
