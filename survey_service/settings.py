@@ -35,8 +35,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
         Largest request body accepted (413 above it).
     staff_token_ttl_s:
         Lifetime of a staff bearer token.
-    policy_path / instruments_dirs:
-        Optional district triage policy file and extra instrument definition folders.
+    policy_path / policy_overrides_dir / instruments_dirs:
+        Optional district triage policy file, a folder of override layers
+        (``district.json``, ``<SCHOOL_CODE>.json``) and extra instrument definition folders.
     """
 
     database_url: str = DEFAULT_DATABASE_URL
@@ -45,6 +46,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     max_body_bytes: int = 256 * 1024
     staff_token_ttl_s: int = 12 * 3600
     policy_path: str | None = None
+    policy_overrides_dir: str | None = None
     instruments_dirs: tuple[str, ...] = ()
     dispatch_batch: int = 50
     dispatch_lease_s: int = 60
@@ -60,6 +62,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             "RUNXIN_SECRET_KEY": "secret_key",
             "RUNXIN_BASE_URL": "base_url",
             "RUNXIN_POLICY_PATH": "policy_path",
+            "RUNXIN_POLICY_OVERRIDES_DIR": "policy_overrides_dir",
         }
         for var, field in mapping.items():
             if source.get(var):

@@ -84,12 +84,12 @@ def add_task(
     kind: str,
     due_at: datetime,
     calendar: triage.SchoolCalendar,
-    rt: Runtime,
+    policy: triage.Policy,
     data: dict[str, object] | None = None,
 ) -> CaseTask:
     """Add a task with its overdue ladder (re-notify, then escalate, each step once)."""
     ladder = triage.task_escalation_ladder(
-        due_at, tier=as_case_tier(case.tier), calendar=calendar, policy=rt.policy
+        due_at, tier=as_case_tier(case.tier), calendar=calendar, policy=policy
     )
     task = CaseTask(
         case_id=case.id,
@@ -152,11 +152,10 @@ async def open_or_update_case(
     lower or equal result only records a ``rescreened`` event (a tier is never lowered here).
     """
     calendar, school_year = await school_calendar(db, school, now)
-    deadlines = triage.compute_deadlines(
-        result, submitted_at=now, calendar=calendar, policy=rt.policy
-    )
+    policy = rt.policy_for(school.code)
+    deadlines = triage.compute_deadlines(result, submitted_at=now, calendar=calendar, policy=policy)
     ladder = triage.escalation_ladder(
-        result.tier, acknowledge_by=deadlines.acknowledge_by, calendar=calendar, policy=rt.policy
+        result.tier, acknowledge_by=deadlines.acknowledge_by, calendar=calendar, policy=policy
     )
     reasons = [msgspec.to_builtins(r) for r in result.reasons]
     if open_case is not None:
@@ -215,7 +214,7 @@ async def open_or_update_case(
             as_case_tier(result.tier),
             opened_at=now,
             calendar=calendar,
-            policy=rt.policy,
+            policy=policy,
             school_year=school_year,
         )
         planned = {kind for kind, _, _ in due}  # e.g. yellow's re-screen: keep one per kind
@@ -227,7 +226,7 @@ async def open_or_update_case(
             kind=kind,
             due_at=due_at,
             calendar=calendar,
-            rt=rt,
+            policy=policy,
             data={"key": key} if key else {},
         )
     await db.flush()

@@ -67,7 +67,7 @@ async def report_observation(
     open_case = await find_open_case(db, student.id)
     result = triage.evaluate(
         [],
-        policy=rt.policy,
+        policy=rt.policy_for(school.code),
         observations=[triage.Observation(kind=kind, severity=severity, note=None)],  # type: ignore[arg-type]
         open_case_tier=as_tier(open_case.tier) if open_case is not None else None,
     )

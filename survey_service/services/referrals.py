@@ -124,7 +124,7 @@ async def _follow_up(
         referral.stage,  # type: ignore[arg-type]
         reached_at=now,
         calendar=calendar,
-        policy=rt.policy,
+        policy=rt.policy_for(school.code),
     )
     if follow is None:
         return
@@ -134,6 +134,6 @@ async def _follow_up(
         kind=follow.kind,
         due_at=follow.due_at,
         calendar=calendar,
-        rt=rt,
+        policy=rt.policy_for(school.code),
         data={"referral_id": str(referral.id)},
     )

@@ -2,37 +2,64 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
 
 from instruments import Catalogue, Instrument
 from triage import Policy
 
 from ..settings import Settings
 
+DISTRICT_LAYER = "district.json"
+
 
 @dataclass(frozen=True)
 class Runtime:
-    """Loaded once at start-up: settings, the instrument catalogue and the triage policy."""
+    """Loaded once at start-up: settings, the instrument catalogue and the triage policies.
+
+    ``policy`` is the district's policy (the shipped default, or ``RUNXIN_POLICY_PATH``, with
+    the district override layer); ``school_policies`` adds each school's own override layer.
+    """
 
     settings: Settings
     catalogue: Catalogue
     policy: Policy
+    school_policies: Mapping[str, Policy] = field(default_factory=dict)
+
+    def policy_for(self, school_code: str) -> Policy:
+        """The policy in force at a school: its own layer over the district's, if it has one."""
+        return self.school_policies.get(school_code, self.policy)
 
 
 def load_runtime(settings: Settings, installed: Sequence[Instrument] = ()) -> Runtime:
-    """Load the catalogue and the triage policy.
+    """Load the catalogue and the triage policies.
 
     The catalogue holds the shipped definitions, those in the configured extra folders and
-    ``installed`` (definitions installed into the database).
+    ``installed`` (definitions installed into the database). Policies: the base policy file
+    (``RUNXIN_POLICY_PATH`` or the shipped default), then, from ``RUNXIN_POLICY_OVERRIDES_DIR``,
+    the district layer ``district.json`` and one layer per school named ``<SCHOOL_CODE>.json``.
+    A malformed file fails start-up with the file and field named.
     """
-    from pathlib import Path
-
     from instruments import load_catalogue
-    from triage import load_policy
+    from triage import load_policy_layers, merge_policy, parse_policy_override
 
     catalogue = load_catalogue(tuple(Path(p) for p in settings.instruments_dirs))
     if installed:
         catalogue = Catalogue([*catalogue.values(), *installed])
-    policy = load_policy(Path(settings.policy_path) if settings.policy_path else None)
-    return Runtime(settings=settings, catalogue=catalogue, policy=policy)
+    base = Path(settings.policy_path) if settings.policy_path else None
+    layers: list[Path] = []
+    school_files: list[Path] = []
+    if settings.policy_overrides_dir:
+        folder = Path(settings.policy_overrides_dir)
+        if (folder / DISTRICT_LAYER).is_file():
+            layers.append(folder / DISTRICT_LAYER)
+        school_files = sorted(p for p in folder.glob("*.json") if p.name != DISTRICT_LAYER)
+    policy = load_policy_layers(base, layers)
+    schools = {
+        file.stem: merge_policy(
+            policy, parse_policy_override(file.read_bytes(), source=str(file)), source=str(file)
+        )
+        for file in school_files
+    }
+    return Runtime(settings=settings, catalogue=catalogue, policy=policy, school_policies=schools)

@@ -225,7 +225,9 @@ async def submit(
         await db.flush()  # no ORM relationships: flush parents before the rows that refer to them
         db.add(_score_row(scored, response, session.student_id, now))
 
-    open_case, result = await _evaluate(db, rt, student.id, [r for _, _, r in results])
+    open_case, result = await _evaluate(
+        db, rt.policy_for(school.code), student.id, [r for _, _, r in results]
+    )
     triage_row = TriageRecord(
         id=uuid.uuid4(),
         session_id=session.id,
@@ -376,12 +378,15 @@ def _score_row(
 
 
 async def _evaluate(
-    db: AsyncSession, rt: Runtime, student_id: uuid.UUID, results: list[scoring.ScoreResult]
+    db: AsyncSession,
+    policy: triage.Policy,
+    student_id: uuid.UUID,
+    results: list[scoring.ScoreResult],
 ) -> tuple[Case | None, triage.TriageResult]:
     open_case = await find_open_case(db, student_id)
     result = triage.evaluate(
         results,
-        policy=rt.policy,
+        policy=policy,
         open_case_tier=as_tier(open_case.tier) if open_case is not None else None,
     )
     return open_case, result

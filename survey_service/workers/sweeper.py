@@ -206,7 +206,7 @@ async def _plan_reviews(db: AsyncSession, rt: Runtime, now: datetime, stats: Swe
             kind="plan_review",
             due_at=review.due_at,
             calendar=calendar,
-            rt=rt,
+            policy=rt.policy_for(school.code),
             data={"plan_version": plan.version},
         )
         db.add(
