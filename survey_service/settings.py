@@ -50,6 +50,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     instruments_dirs: tuple[str, ...] = ()
     dispatch_batch: int = 50
     dispatch_lease_s: int = 60
+    dispatch_concurrency: int = 16
     dispatch_max_attempts: int = 8
 
     @classmethod

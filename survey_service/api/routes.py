@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..pages import student as student_pages
-from . import care, schools, staff, student
+from . import care, notifications, schools, staff, student
 
 ROUTE_HANDLERS: list[Any] = [
     student.start_session,
@@ -20,4 +20,5 @@ ROUTE_HANDLERS: list[Any] = [
     student_pages.questionnaire_submit,
     *care.ROUTES,
     *schools.ROUTES,
+    *notifications.ROUTES,
 ]

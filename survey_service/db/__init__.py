@@ -1,6 +1,6 @@
 """Database layer: tables, engine, migrations."""
 
-from ._engine import AsyncSession, create_engine, create_session_factory
+from ._engine import READ_ONLY, AsyncSession, create_engine, create_session_factory
 from ._migrate import upgrade
 from ._models import (
     AccessCode,
@@ -38,6 +38,7 @@ from ._models import (
 )
 
 __all__ = [
+    "READ_ONLY",
     "AccessCode",
     "AsyncSession",
     "AuditEntry",

@@ -12,9 +12,12 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
-__all__ = ["AsyncSession", "create_engine", "create_session_factory"]
-
 from ..settings import database_urls
+
+__all__ = ["READ_ONLY", "AsyncSession", "create_engine", "create_session_factory"]
+
+#: Execution option for a transaction that only reads (SQLite opens it DEFERRED).
+READ_ONLY = "runxin_read_only"
 
 
 def create_engine(database_url: str, **kwargs: Any) -> AsyncEngine:
@@ -40,7 +43,12 @@ def create_engine(database_url: str, **kwargs: Any) -> AsyncEngine:
 
         @event.listens_for(engine.sync_engine, "begin")
         def _on_begin(conn: Any) -> None:
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            # Read-only peeks (``READ_ONLY`` option) take no write lock: in WAL mode they never
+            # wait for, or hold up, a writer.
+            if conn.get_execution_options().get(READ_ONLY):
+                conn.exec_driver_sql("BEGIN DEFERRED")
+            else:
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
     kwargs.setdefault("pool_pre_ping", True)

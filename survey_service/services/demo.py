@@ -152,6 +152,8 @@ async def seed_demo(
                     display_name=display,
                     district_id=district.id,
                     school_id=school.id,
+                    email=f"{username}@{code.lower()}.runxin.example",
+                    phone=f"139{n:04d}{len(out.usernames):04d}",
                 )
             )
             out.usernames[username] = f"{role}@{code}"

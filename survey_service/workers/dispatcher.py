@@ -13,6 +13,7 @@ fallback channel is queued, the next role up the ladder is told, and an operator
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import random
 import uuid
@@ -20,7 +21,7 @@ from datetime import datetime, timedelta
 
 import httpx
 import msgspec
-from sqlalchemy import or_, select, update
+from sqlalchemy import ColumnElement, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from triage import DeliveryOutcome, Notification, Notifier, backoff_delay
@@ -30,12 +31,14 @@ from triage.channels import (
     ContentError,
     InAppMessage,
     NotificationContent,
+    RecipientRoute,
     WebhookChannel,
     build_notifier,
     next_channel,
 )
 
 from ..db import (
+    READ_ONLY,
     Case,
     CaseEvent,
     DeliveryAttempt,
@@ -61,6 +64,7 @@ class DispatchStats(msgspec.Struct):
 
 class _Job(msgspec.Struct, frozen=True):
     outbox_id: uuid.UUID
+    case_id: uuid.UUID | None
     delivery_id: str
     event: str
     payload: dict[str, object]
@@ -90,17 +94,21 @@ class Dispatcher:
         self.worker_id = worker_id or f"dispatcher-{uuid.uuid4().hex[:12]}"
         self._rng = rng or random.Random()  # noqa: S311 - jitter, not security
 
+    @staticmethod
+    def _due(now: datetime) -> tuple[ColumnElement[bool], ...]:
+        return (
+            OutboxMessage.status == "pending",
+            OutboxMessage.next_attempt_at <= now,
+            or_(OutboxMessage.lease_expires_at.is_(None), OutboxMessage.lease_expires_at < now),
+        )
+
     async def claim(self, now: datetime) -> list[uuid.UUID]:
         """Lease up to ``dispatch_batch`` due rows to this worker; returns their ids in due
         order."""
         lease_until = now + timedelta(seconds=self._settings.dispatch_lease_s)
         due = (
             select(OutboxMessage.id)
-            .where(
-                OutboxMessage.status == "pending",
-                OutboxMessage.next_attempt_at <= now,
-                or_(OutboxMessage.lease_expires_at.is_(None), OutboxMessage.lease_expires_at < now),
-            )
+            .where(*self._due(now))
             .order_by(OutboxMessage.next_attempt_at, OutboxMessage.created_at)
             .limit(self._settings.dispatch_batch)
             .with_for_update(skip_locked=True)
@@ -112,6 +120,12 @@ class Dispatcher:
             .returning(OutboxMessage.id)
             .execution_options(synchronize_session=False)
         )
+        async with self._sessions() as db:
+            # Peek first without a write lock: idle polls of many workers must not queue up
+            # behind each other (or behind the submissions) on SQLite's single writer.
+            conn = await db.connection(execution_options={READ_ONLY: True})
+            if await conn.scalar(select(OutboxMessage.id).where(*self._due(now)).limit(1)) is None:
+                return []
         async with self._sessions() as db, db.begin():
             claimed = list((await db.scalars(stmt)).all())
             if not claimed:
@@ -125,16 +139,32 @@ class Dispatcher:
             return list((await db.scalars(ordered)).all())
 
     async def run_once(self, now: datetime) -> DispatchStats:
-        """Claim due rows and deliver each once; returns what happened."""
+        """Claim due rows, deliver them (concurrently, up to ``dispatch_concurrency`` at a
+        time) and record every outcome in one transaction; returns what happened."""
         stats = DispatchStats()
         ids = await self.claim(now)
         stats.claimed = len(ids)
-        for outbox_id in ids:
-            job = await self._load(outbox_id)
-            if job is None:
-                continue
-            outcome = await self._deliver(job, now)
-            result = await self._record(outbox_id, outcome, now)
+        if not ids:
+            return stats
+        jobs = await self._load_all(ids)
+        gate = asyncio.Semaphore(self._settings.dispatch_concurrency)
+        # Different cases go out concurrently; one case's notifications go out in due order
+        # (the counsellor hears of a case before the school lead hears it was escalated).
+        lanes: dict[object, list[_Job]] = {}
+        for job in jobs:
+            lanes.setdefault(job.case_id or job.outbox_id, []).append(job)
+
+        async def lane(queue: list[_Job]) -> list[tuple[uuid.UUID, DeliveryOutcome]]:
+            done = []
+            for job in queue:
+                async with gate:
+                    done.append((job.outbox_id, await self._deliver(job, now)))
+            return done
+
+        outcomes = [
+            o for group in await asyncio.gather(*(lane(q) for q in lanes.values())) for o in group
+        ]
+        for result in await self._record_all(outcomes, now):
             if result == "delivered":
                 stats.delivered += 1
             elif result == "retry":
@@ -143,45 +173,60 @@ class Dispatcher:
                 stats.failed += 1
         return stats
 
-    async def _load(self, outbox_id: uuid.UUID) -> _Job | None:
+    async def _load_all(self, ids: list[uuid.UUID]) -> list[_Job]:
+        """Everything needed to deliver the claimed rows, read in one session (in due order)."""
         async with self._sessions() as db:
-            row = await db.get(OutboxMessage, outbox_id)
-            if row is None or row.lease_owner != self.worker_id:
-                return None
-            school = await db.get_one(School, row.school_id)
-            route = await route_for(db, school, row.recipient_role)
-            config = channel_named(route, row.channel)
-            problem = None
-            address = None
-            if config is None:
-                problem = f"channel {row.channel!r} is no longer configured for this role"
-            elif config.address_kind is not None:
-                user = (
-                    await db.get(StaffUser, row.recipient_user_id)
-                    if row.recipient_user_id
-                    else None
-                )
-                if user is None:
-                    problem = f"no {row.recipient_role} with an account to notify"
-                elif config.address_kind == "email":
-                    address = user.email
-                elif config.address_kind == "phone":
-                    address = user.phone
-                else:
-                    address = str(user.id)
-                if user is not None and not address:
-                    problem = f"the {row.recipient_role} has no {config.address_kind} on file"
-            if isinstance(config, WebhookChannel) and config.url.endswith(".invalid/"):
-                problem = "no webhook is configured for this recipient"
-            return _Job(
-                outbox_id=row.id,
-                delivery_id=row.delivery_id,
-                event=row.event,
-                payload=dict(row.payload),
-                channel=config,
-                address=address,
-                problem=problem,
-            )
+            rows = {
+                r.id: r
+                for r in (
+                    await db.scalars(select(OutboxMessage).where(OutboxMessage.id.in_(ids)))
+                ).all()
+            }
+            schools: dict[uuid.UUID, School] = {}
+            routes: dict[tuple[uuid.UUID, str], RecipientRoute] = {}
+            jobs = []
+            for outbox_id in ids:
+                row = rows.get(outbox_id)
+                if row is None or row.lease_owner != self.worker_id:
+                    continue
+                if row.school_id not in schools:
+                    schools[row.school_id] = await db.get_one(School, row.school_id)
+                key = (row.school_id, row.recipient_role)
+                if key not in routes:
+                    routes[key] = await route_for(db, schools[row.school_id], row.recipient_role)
+                jobs.append(await self._job(db, row, routes[key]))
+            return jobs
+
+    async def _job(self, db: AsyncSession, row: OutboxMessage, route: RecipientRoute) -> _Job:
+        config = channel_named(route, row.channel)
+        problem = None
+        address = None
+        if config is None:
+            problem = f"channel {row.channel!r} is no longer configured for this role"
+        elif config.address_kind is not None:
+            user = await db.get(StaffUser, row.recipient_user_id) if row.recipient_user_id else None
+            if user is None:
+                problem = f"no {row.recipient_role} with an account to notify"
+            elif config.address_kind == "email":
+                address = user.email
+            elif config.address_kind == "phone":
+                address = user.phone
+            else:
+                address = str(user.id)
+            if user is not None and not address:
+                problem = f"the {row.recipient_role} has no {config.address_kind} on file"
+        if isinstance(config, WebhookChannel) and config.url.endswith(".invalid/"):
+            problem = "no webhook is configured for this recipient"
+        return _Job(
+            outbox_id=row.id,
+            case_id=row.case_id,
+            delivery_id=row.delivery_id,
+            event=row.event,
+            payload=dict(row.payload),
+            channel=config,
+            address=address,
+            problem=problem,
+        )
 
     async def _deliver(self, job: _Job, now: datetime) -> DeliveryOutcome:
         if job.problem is not None or job.channel is None:
@@ -250,47 +295,69 @@ class Dispatcher:
                     )
                 )
 
-    async def _record(self, outbox_id: uuid.UUID, outcome: DeliveryOutcome, now: datetime) -> str:
+    async def _record_all(
+        self, outcomes: list[tuple[uuid.UUID, DeliveryOutcome]], now: datetime
+    ) -> list[str]:
+        """Record every attempt of one pass in one transaction."""
         async with self._sessions() as db, db.begin():
-            row = await db.scalar(
-                select(OutboxMessage).where(OutboxMessage.id == outbox_id).with_for_update()
+            ids = [outbox_id for outbox_id, _ in outcomes]
+            rows = {
+                r.id: r
+                for r in (
+                    await db.scalars(
+                        select(OutboxMessage)
+                        .where(OutboxMessage.id.in_(ids))
+                        .order_by(OutboxMessage.id)
+                        .with_for_update()
+                    )
+                ).all()
+            }
+            return [
+                await self._record(db, rows.get(outbox_id), outcome, now)
+                for outbox_id, outcome in outcomes
+            ]
+
+    async def _record(
+        self,
+        db: AsyncSession,
+        row: OutboxMessage | None,
+        outcome: DeliveryOutcome,
+        now: datetime,
+    ) -> str:
+        if row is None or row.lease_owner != self.worker_id or row.status != "pending":
+            return "lost_lease"  # another worker took over after our lease expired
+        db.add(
+            DeliveryAttempt(
+                outbox_id=row.id,
+                worker=self.worker_id,
+                attempted_at=now,
+                ok=outcome.ok,
+                status_code=outcome.status_code,
+                latency_ms=outcome.latency_ms,
+                error=outcome.error,
             )
-            if row is None or row.lease_owner != self.worker_id or row.status != "pending":
-                return "lost_lease"  # another worker took over after our lease expired
-            db.add(
-                DeliveryAttempt(
-                    outbox_id=row.id,
-                    worker=self.worker_id,
-                    attempted_at=now,
-                    ok=outcome.ok,
-                    status_code=outcome.status_code,
-                    latency_ms=outcome.latency_ms,
-                    error=outcome.error,
-                )
-            )
-            row.attempts += 1
-            row.last_status_code = outcome.status_code
-            row.last_error = outcome.error
-            row.lease_owner = None
-            row.lease_expires_at = None
-            if outcome.ok:
-                row.status = "delivered"
-                row.delivered_at = now
-                return "delivered"
-            exhausted = row.attempts >= self._settings.dispatch_max_attempts
-            if outcome.retryable and not exhausted:
-                delay = backoff_delay(
-                    row.attempts, rng=self._rng, retry_after_s=outcome.retry_after_s
-                )
-                retry_at = now + timedelta(seconds=delay)
-                deadline = _deadline(row.payload)
-                if deadline is None or retry_at <= deadline or now > deadline:
-                    row.next_attempt_at = retry_at
-                    return "retry"
-                # Waiting would pass the deadline: switch channel and escalate now.
-            row.status = "failed"
-            await self._fail_over(db, row, now)
-            return "failed"
+        )
+        row.attempts += 1
+        row.last_status_code = outcome.status_code
+        row.last_error = outcome.error
+        row.lease_owner = None
+        row.lease_expires_at = None
+        if outcome.ok:
+            row.status = "delivered"
+            row.delivered_at = now
+            return "delivered"
+        exhausted = row.attempts >= self._settings.dispatch_max_attempts
+        if outcome.retryable and not exhausted:
+            delay = backoff_delay(row.attempts, rng=self._rng, retry_after_s=outcome.retry_after_s)
+            retry_at = now + timedelta(seconds=delay)
+            deadline = _deadline(row.payload)
+            if deadline is None or retry_at <= deadline or now > deadline:
+                row.next_attempt_at = retry_at
+                return "retry"
+            # Waiting would pass the deadline: switch channel and escalate now.
+        row.status = "failed"
+        await self._fail_over(db, row, now)
+        return "failed"
 
     async def _fail_over(self, db: AsyncSession, row: OutboxMessage, now: datetime) -> None:
         """Never drop: queue the fallback channel, tell the next role, alert operators."""

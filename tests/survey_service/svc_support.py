@@ -44,6 +44,7 @@ class WebhookReceiver:
     def __init__(self) -> None:
         self.deliveries: list[Delivery] = []
         self.statuses: list[int] = []  # scripted answers, consumed first; then 200
+        self.bodies: list[bytes] = []  # scripted bodies, consumed first; then empty
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -53,14 +54,21 @@ class WebhookReceiver:
                     Delivery({k.lower(): v for k, v in self.headers.items()}, body)
                 )
                 status = receiver.statuses.pop(0) if receiver.statuses else 200
+                reply = receiver.bodies.pop(0) if receiver.bodies else b""
                 self.send_response(status)
-                self.send_header("Content-Length", "0")
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(reply)))
                 self.end_headers()
+                self.wfile.write(reply)
 
             def log_message(self, format: str, *args: object) -> None:
                 return
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        class Server(ThreadingHTTPServer):
+            request_queue_size = 256  # many dispatcher connections at once
+            daemon_threads = True
+
+        self._server = Server(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self._server.server_address[1]}/hook"
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
