@@ -102,6 +102,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     rescore.add_argument("--json", action="store_true", help="print the report as JSON")
 
+    roster = sub.add_parser("roster", help="school rosters")
+    roster_sub = roster.add_subparsers(dest="roster_command", required=True)
+    roster_import = roster_sub.add_parser(
+        "import", parents=[common], help="preview (default) or --apply a roster CSV/XLSX file"
+    )
+    roster_import.add_argument("path")
+    roster_import.add_argument("--school", required=True, help="school code")
+    roster_import.add_argument("--apply", action="store_true", help="import (all or nothing)")
+    roster_import.add_argument("--json", action="store_true", help="print the report as JSON")
+
     inbox = sub.add_parser("inbox", help="a local webhook receiver that prints what arrives")
     inbox.add_argument("--host", default="127.0.0.1")
     inbox.add_argument("--port", type=int, default=8099)
@@ -169,6 +179,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         return asyncio.run(_cmd_instruments(settings, args))
     if command == "rescore":
         return asyncio.run(_cmd_rescore(settings, args))
+    if command == "roster":
+        return asyncio.run(_cmd_roster(settings, args))
     raise AssertionError(command)  # pragma: no cover - argparse restricts commands
 
 
@@ -494,6 +506,56 @@ async def _cmd_rescore(settings: Settings, args: argparse.Namespace) -> int:
         for e in report.errors:
             print(f"  error: {e}")
     return 1 if report.errors else 0
+
+
+async def _cmd_roster(settings: Settings, args: argparse.Namespace) -> int:
+    from .db import create_engine, create_session_factory
+    from .errors import ServiceError
+    from .rosters import RosterFileError
+    from .services.roster_import import import_roster
+
+    path = Path(args.path)
+    if not path.is_file():
+        _err(f"{path}: no such file")
+        return 1
+    print(f"reading {path}…", file=sys.stderr)
+    engine = create_engine(settings.database_url)
+    try:
+        async with create_session_factory(engine)() as db, db.begin():
+            report = await import_roster(
+                db, school_code=args.school, path=path, apply=args.apply, now=datetime.now(UTC)
+            )
+    except (ServiceError, RosterFileError) as exc:
+        _err(str(exc))
+        return 1
+    finally:
+        await engine.dispose()
+    if args.json:
+        print(json.dumps(msgspec.to_builtins(report), ensure_ascii=False, indent=2))
+    else:
+        for error in report.errors:
+            print(error)
+        for warning in report.warnings:
+            print(f"warning: {warning}", file=sys.stderr)
+        if report.counts is not None:
+            c = report.counts
+            verb = "imported" if report.applied else "would import (preview; --apply imports)"
+            print(
+                f"{args.school}: {verb}: {c.create} new, {c.update} updated, "
+                f"{c.unchanged} unchanged, {c.mark_left} marked as left, {c.skipped} skipped"
+            )
+        if report.ratio is not None and not report.ratio.ok:
+            print("staffing check: " + "; ".join(report.ratio.problems))
+        for check in report.committee:
+            if not check.ok:
+                print(
+                    f"committee check, grade {check.grade} {check.class_name}: "
+                    + "; ".join(check.problems)
+                )
+    if report.errors:
+        _err(f"{len(report.errors)} bad row(s); nothing was imported")
+        return 1
+    return 0
 
 
 if __name__ == "__main__":  # pragma: no cover

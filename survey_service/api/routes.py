@@ -5,11 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from ..pages import student as student_pages
-from . import care, notifications, schools, staff, student
+from . import campaigns, care, notifications, schools, staff, student
 
 ROUTE_HANDLERS: list[Any] = [
     student.start_session,
     student.submit,
+    student.save_answers,
     staff.login,
     staff.list_cases,
     staff.get_case,
@@ -21,4 +22,5 @@ ROUTE_HANDLERS: list[Any] = [
     *care.ROUTES,
     *schools.ROUTES,
     *notifications.ROUTES,
+    *campaigns.ROUTES,
 ]

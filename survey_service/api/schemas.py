@@ -55,6 +55,7 @@ class StartSessionResponse(msgspec.Struct, frozen=True):
     expires_at: datetime
     battery: list[InstrumentOut]
     help_contacts: list[HelpContact]
+    saved_answers: dict[str, dict[str, Any]] = {}
 
 
 class SubmissionRequest(Request, frozen=True):
@@ -151,3 +152,12 @@ class CaseDetail(msgspec.Struct, frozen=True):
     case: CaseOut
     tasks: list[CaseTaskOut]
     events: list[CaseEventOut]
+
+
+class PartialAnswers(Request, frozen=True):
+    answers: dict[str, dict[str, Any]]
+
+
+class SavedAnswers(msgspec.Struct, frozen=True):
+    session_id: uuid.UUID
+    answers: dict[str, dict[str, Any]]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from litestar import Response, post
+from litestar import Response, post, put
 from litestar.di import NamedDependency
 from litestar.params import FromPath, HeaderParameter, JSONBody
 
@@ -13,7 +13,14 @@ from ..clock import Clock
 from ..db import AsyncSession
 from ..services import screening
 from ..services.runtime import Runtime
-from .schemas import StartSessionRequest, StartSessionResponse, SubmissionReceipt, SubmissionRequest
+from .schemas import (
+    PartialAnswers,
+    SavedAnswers,
+    StartSessionRequest,
+    StartSessionResponse,
+    SubmissionReceipt,
+    SubmissionRequest,
+)
 
 
 @post("/api/v1/student/sessions", tags=["student"], summary="Start or resume a screening")
@@ -56,3 +63,31 @@ async def submit(
         now=clock.now(),
     )
     return Response(receipt, status_code=status)
+
+
+@put(
+    "/api/v1/student/sessions/{session_id:uuid}/answers",
+    tags=["student"],
+    summary="Save answers so far (resume later, on any device, within the window)",
+    status_code=200,
+)
+async def save_answers(
+    session_id: FromPath[uuid.UUID],
+    data: JSONBody[PartialAnswers],
+    db: NamedDependency[AsyncSession],
+    rt: NamedDependency[Runtime],
+    clock: NamedDependency[Clock],
+    authorization: Annotated[str | None, HeaderParameter(name="Authorization")] = None,
+) -> SavedAnswers:
+    token = None
+    if authorization and authorization.lower().startswith("bearer "):
+        token = authorization[7:].strip()
+    saved = await screening.save_partial(
+        db,
+        rt,
+        session_id=session_id,
+        session_token=token,
+        answers=data.answers,
+        now=clock.now(),
+    )
+    return SavedAnswers(session_id=session_id, answers=saved)

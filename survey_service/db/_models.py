@@ -90,6 +90,8 @@ class Student(Base):
     name: Mapped[str] = mapped_column(String(200))
     gender: Mapped[str | None] = mapped_column(String(16))
     birth_date: Mapped[date | None] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(16), default="active", server_default="active")
+    psychology_committee: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
 
 
 class StaffUser(Base):
@@ -104,6 +106,8 @@ class StaffUser(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     email: Mapped[str | None] = mapped_column(String(200))
     phone: Mapped[str | None] = mapped_column(String(32))
+    # For counsellors: a part-time mental-health teacher (兼职心理教师, checklist item 10).
+    part_time: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
 
 
 class StaffToken(Base):
@@ -125,6 +129,17 @@ class Campaign(Base):
     closes_at: Mapped[datetime]
     battery: Mapped[list[Any]]
     languages: Mapped[list[Any]]
+    # [{"grades": [4, 5, 6], "instruments": ["phq2", ...]}, ...]; ``battery`` for other grades.
+    grade_batteries: Mapped[list[Any]] = mapped_column(JSON, default=list, server_default="[]")
+    target_class_ids: Mapped[list[Any] | None] = mapped_column(JSON)  # None: every class
+    # "guardian_under_14" | "guardian_all" | "statutory_basis"
+    consent_rule: Mapped[str] = mapped_column(
+        String(32), default="guardian_under_14", server_default="guardian_under_14"
+    )
+    statutory_basis: Mapped[str | None] = mapped_column(Text)
+    results_visible_to_students: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default="0"
+    )
 
 
 class AccessCode(Base):
@@ -150,6 +165,10 @@ class ScreeningSession(Base):
     battery: Mapped[list[Any]]  # [{"instrument_id", "version"}] as delivered
     started_at: Mapped[datetime]
     submitted_at: Mapped[datetime | None]
+    # Answers saved as the student goes (resume on another device within the window).
+    partial_answers: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict, server_default="{}")
+    # Response-quality flags for the counsellor (speeding, straight-lining); triage still runs.
+    quality_flags: Mapped[list[Any]] = mapped_column(JSON, default=list, server_default="[]")
 
 
 class IdempotencyRecord(Base):
@@ -483,3 +502,17 @@ class OperatorAlert(Base):
     outbox_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("outbox.id"))
     detail: Mapped[str] = mapped_column(Text)
     resolved_at: Mapped[datetime | None]
+
+
+class Consent(Base):
+    """A guardian's consent or refusal for one student and campaign."""
+
+    __tablename__ = "consents"
+    __table_args__ = (UniqueConstraint("campaign_id", "student_id"),)
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
+    campaign_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("campaigns.id"), index=True)
+    student_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("students.id"), index=True)
+    status: Mapped[str] = mapped_column(String(16))  # granted | refused
+    guardian_name: Mapped[str | None] = mapped_column(String(200))
+    recorded_by: Mapped[uuid.UUID] = mapped_column(ForeignKey("staff_users.id"))
+    recorded_at: Mapped[datetime]

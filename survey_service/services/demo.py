@@ -13,6 +13,7 @@ from ..db import (
     AccessCode,
     AsyncSession,
     Campaign,
+    Consent,
     District,
     Guardian,
     School,
@@ -204,6 +205,7 @@ async def seed_demo(
         campaigns[school.id] = campaign
     await db.flush()
     out.campaign_ids = [str(c.id) for c in campaigns.values()]
+    recorder = officer.id
 
     for i in range(students):
         klass = classes[i % len(classes)]
@@ -212,7 +214,7 @@ async def seed_demo(
             class_id=klass.id,
             student_number=f"2026{i + 1:05d}",
             name=rng.choice(SURNAMES) + rng.choice(GIVEN),
-            gender=rng.choice(["男", "女"]),
+            gender=rng.choice(["male", "female"]),
             birth_date=date(2026 - 6 - klass.grade, rng.randint(1, 12), rng.randint(1, 28)),
         )
         db.add(student)
@@ -234,6 +236,18 @@ async def seed_demo(
                 code_digest=digest(rt.settings.secret_key, normalize_access_code(code)),
                 expires_at=campaign.closes_at,
                 used_at=None,
+            )
+        )
+        # Demo guardians have returned their consent forms (the campaign asks for consent
+        # under 14, the default rule).
+        db.add(
+            Consent(
+                campaign_id=campaign.id,
+                student_id=student.id,
+                status="granted",
+                guardian_name=None,
+                recorded_by=recorder,
+                recorded_at=now,
             )
         )
         out.access_codes.append(code)

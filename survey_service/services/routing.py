@@ -15,6 +15,7 @@ from sqlalchemy import select
 
 from triage.channels import (
     ChannelConfig,
+    InAppChannel,
     RecipientRoute,
     SchoolChannels,
     WebhookChannel,
@@ -48,6 +49,8 @@ async def route_for(db: AsyncSession, school: School, role: str) -> RecipientRou
 
 
 async def _default_route(db: AsyncSession, school: School, role: str) -> RecipientRoute:
+    if role == "head_teacher":  # personal reminders: the in-app queue needs no set-up
+        return RecipientRoute(role=role, channels=(InAppChannel(name="inapp"),))
     url, secret = school.webhook_url, school.webhook_secret
     if role == "district_officer":
         district = await db.get_one(District, school.district_id)

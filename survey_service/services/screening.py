@@ -11,6 +11,7 @@ import hmac
 import uuid
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import msgspec
 from sqlalchemy import select
@@ -32,16 +33,19 @@ from ..db import (
     AsyncSession,
     Campaign,
     Case,
+    Consent,
     IdempotencyRecord,
     Response,
     School,
+    SchoolClass,
     Score,
     ScreeningSession,
     Student,
     TriageRecord,
 )
-from ..errors import BadRequest, Conflict, Gone, NotFound, Unauthorized, Unprocessable
+from ..errors import BadRequest, Conflict, Forbidden, Gone, NotFound, Unauthorized, Unprocessable
 from ..security import digest, new_token, normalize_access_code
+from .campaigns import battery_for, consent_needed
 from .cases import as_tier, find_open_case, open_or_update_case
 from .help_contacts import help_contacts
 from .runtime import Runtime
@@ -113,13 +117,16 @@ async def start_session(
             code="access_code_expired",
             message={"zh-CN": "本次测评已经结束。", "en": "This screening has closed."},
         )
+    student = await db.get_one(Student, code.student_id)
+    await _check_may_take_part(db, campaign, student, now)
     token = new_token()
     session = await db.scalar(
         select(ScreeningSession).where(ScreeningSession.access_code_id == code.id)
     )
     created = session is None
     if session is None:
-        battery = [_instrument(rt, iid) for iid in campaign.battery]
+        klass = await db.get_one(SchoolClass, student.class_id)
+        battery = [_instrument(rt, iid) for iid in battery_for(campaign, klass.grade)]
         session = ScreeningSession(
             id=uuid.uuid4(),
             campaign_id=campaign.id,
@@ -131,6 +138,8 @@ async def start_session(
             battery=[{"instrument_id": i.id, "version": i.version} for i in battery],
             started_at=now,
             submitted_at=None,
+            partial_answers={},
+            quality_flags=[],
         )
         db.add(session)
     else:
@@ -147,6 +156,7 @@ async def start_session(
         expires_at=min(code.expires_at, campaign.closes_at),
         battery=[_instrument_out(i, language) for i in battery],
         help_contacts=help_contacts(school),
+        saved_answers={k: dict(v) for k, v in session.partial_answers.items()},
     )
 
 
@@ -254,6 +264,9 @@ async def submit(
 
     session.status = "submitted"
     session.submitted_at = now
+    session.quality_flags = quality_flags(
+        results=[(i, a) for i, a, _ in results], seconds=(now - session.started_at).total_seconds()
+    )
     code = await db.get_one(AccessCode, session.access_code_id)
     code.used_at = now
     receipt = SubmissionReceipt(
@@ -274,6 +287,46 @@ async def submit(
         )
     )
     return 201, receipt
+
+
+async def _check_may_take_part(
+    db: AsyncSession, campaign: Campaign, student: Student, now: datetime
+) -> None:
+    """Consent rule of the campaign and the student's roster status (issue 6)."""
+    if student.status != "active":
+        raise Conflict(
+            "This student is no longer on the school's roster",
+            code="student_not_active",
+            message={
+                "zh-CN": "你的学籍信息已变更，请联系老师。",
+                "en": "Your school record has changed; please ask your teacher.",
+            },
+        )
+    consent = await db.scalar(
+        select(Consent).where(Consent.campaign_id == campaign.id, Consent.student_id == student.id)
+    )
+    if consent is not None and consent.status == "refused":
+        raise Forbidden(
+            "A guardian declined this screening for the student",
+            code="consent_refused",
+            message={
+                "zh-CN": "你的监护人没有同意参加本次测评，不需要作答。",
+                "en": "Your guardian did not agree to this screening; you do "
+                "not need to answer it.",
+            },
+        )
+    school = await db.get_one(School, campaign.school_id)
+    today = now.astimezone(ZoneInfo(school.timezone)).date()
+    if consent is None and consent_needed(campaign, student, today):
+        raise Forbidden(
+            "A guardian's consent is needed before this student can start",
+            code="consent_required",
+            message={
+                "zh-CN": "本次测评需要监护人同意。请先把知情同意书交给老师。",
+                "en": "This screening needs your guardian's consent first. "
+                "Please hand the consent form to your teacher.",
+            },
+        )
 
 
 def _instrument(rt: Runtime, instrument_id: str) -> Instrument:
@@ -395,3 +448,86 @@ async def _evaluate(
 async def _school_of(db: AsyncSession, student_id: uuid.UUID) -> School:
     student = await db.get_one(Student, student_id)
     return await db.get_one(School, student.school_id)
+
+
+# Response quality (issue 6). Thresholds are a project decision, documented here: reading an
+# item and choosing an answer takes a few seconds; under 1 s per answered item on average is
+# implausible. Identical answers across a whole form of 8 or more items (straight-lining) are
+# flagged too. Flags inform the counsellor; the result still triages.
+SPEEDING_SECONDS_PER_ITEM = 1.0
+STRAIGHT_LINE_MIN_ITEMS = 8
+
+
+def quality_flags(
+    *, results: list[tuple[Instrument, dict[str, Any]]], seconds: float
+) -> list[dict[str, object]]:
+    """Speeding and straight-lining flags for one submission."""
+    flags: list[dict[str, object]] = []
+    answered = sum(1 for _, a in results for v in a.values() if v is not None)
+    if answered and seconds < SPEEDING_SECONDS_PER_ITEM * answered:
+        flags.append({"code": "speeding", "seconds": round(seconds, 1), "answered": answered})
+    for instrument, answers in results:
+        values = [answers.get(item_id) for item_id in instrument.scoring.scored_items]
+        if len(values) >= STRAIGHT_LINE_MIN_ITEMS and None not in values and len(set(values)) == 1:
+            flags.append({"code": "straight_lining", "instrument_id": instrument.id})
+    return flags
+
+
+async def save_partial(
+    db: AsyncSession,
+    rt: Runtime,
+    *,
+    session_id: uuid.UUID,
+    session_token: str | None,
+    answers: dict[str, dict[str, Any]],
+    now: datetime,
+) -> dict[str, dict[str, Any]]:
+    """Save answers as the student goes; returns everything saved so far.
+
+    Each value is checked against its item's options (or ``null`` to clear it); nothing is
+    saved when any value is bad. Resuming on another device returns these answers.
+    """
+    session = await db.scalar(
+        select(ScreeningSession).where(ScreeningSession.id == session_id).with_for_update()
+    )
+    if (
+        session is None
+        or not session_token
+        or not hmac.compare_digest(
+            session.token_digest, digest(rt.settings.secret_key, session_token)
+        )
+    ):
+        raise Unauthorized(
+            "The session token is missing or not valid for this session",
+            code="invalid_session_token",
+        )
+    if session.status == "submitted":
+        raise Conflict("This session has already been submitted", code="already_submitted")
+    campaign = await db.get_one(Campaign, session.campaign_id)
+    if now >= campaign.closes_at:
+        raise Gone("The screening window has closed", code="campaign_closed")
+    battery = {b["instrument_id"] for b in session.battery}
+    errors = []
+    for instrument_id, items in answers.items():
+        if instrument_id not in battery:
+            errors.append(f"{instrument_id}: not in this session's battery")
+            continue
+        instrument = _instrument(rt, instrument_id)
+        known = {item.id: {o.value for o in item.options} for item in instrument.items}
+        for item_id, value in items.items():
+            if item_id not in known:
+                errors.append(f"{instrument_id}: unknown item {item_id!r}")
+            elif value is not None and (
+                isinstance(value, bool) or not isinstance(value, int) or value not in known[item_id]
+            ):
+                errors.append(
+                    f"{instrument_id}: item {item_id!r} must be one of "
+                    f"{sorted(known[item_id])} or null, got {value!r}"
+                )
+    if errors:
+        raise Unprocessable("; ".join(errors), code="invalid_answer")
+    merged = {k: dict(v) for k, v in session.partial_answers.items()}
+    for instrument_id, items in answers.items():
+        merged.setdefault(instrument_id, {}).update(items)
+    session.partial_answers = merged
+    return merged

@@ -94,6 +94,7 @@ async def student_file(
             "status": s.status,
         }
         if see_scores:
+            summary["quality_flags"] = [f["code"] for f in s.quality_flags]
             summary["results"] = [
                 {
                     "instrument_id": sc.instrument_id,

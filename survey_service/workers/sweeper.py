@@ -11,6 +11,7 @@ the highest fired level is stored, so a clock that jumps back fires nothing earl
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -20,8 +21,19 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 import triage
 
-from ..db import Case, CaseEvent, CaseTask, CrisisPlan, Incident, School
+from ..db import (
+    Campaign,
+    Case,
+    CaseEvent,
+    CaseTask,
+    CrisisPlan,
+    InboxItem,
+    Incident,
+    School,
+    ScreeningSession,
+)
 from ..services.calendars import school_calendar
+from ..services.campaigns import targets
 from ..services.cases import add_task, ladder_steps
 from ..services.notifications import enqueue, enqueue_case_notification
 from ..services.runtime import Runtime
@@ -34,6 +46,7 @@ class SweepStats(msgspec.Struct):
     task_escalations: int = 0
     plan_reviews: int = 0
     incident_escalations: int = 0
+    reminders: int = 0
 
 
 def _steps(ladder: list[dict[str, object]]) -> tuple[triage.EscalationStep, ...]:
@@ -62,6 +75,7 @@ async def sweep(
         if runtime is not None:
             await _plan_reviews(db, runtime, now, stats)
         await _incidents(db, settings, now, stats)
+        await _reminders(db, settings, now, stats)
     return stats
 
 
@@ -256,3 +270,67 @@ async def _incidents(
         )
         incident.escalated_at = now
         stats.incident_escalations += 1
+
+
+# One reminder per class and school day while a campaign is open, sent in the hour from 08:00
+# local time (a sweeper that is down then skips that day's reminder rather than send it late).
+REMINDER_HOUR = 8
+
+
+async def _reminders(
+    db: AsyncSession, settings: Settings, now: datetime, stats: SweepStats
+) -> None:
+    """Remind head teachers of their classes' non-completers (a count and a link; no results)."""
+    campaigns = (
+        await db.scalars(select(Campaign).where(Campaign.opens_at <= now, Campaign.closes_at > now))
+    ).all()
+    for campaign in campaigns:
+        school = await db.get_one(School, campaign.school_id)
+        local = now.astimezone(ZoneInfo(school.timezone))
+        calendar, _ = await school_calendar(db, school, now)
+        if local.hour != REMINDER_HOUR or not calendar.is_school_day(local.date()):
+            continue
+        submitted = set(
+            (
+                await db.scalars(
+                    select(ScreeningSession.student_id).where(
+                        ScreeningSession.campaign_id == campaign.id,
+                        ScreeningSession.status == "submitted",
+                    )
+                )
+            ).all()
+        )
+        waiting: dict[uuid.UUID, int] = {}
+        heads: dict[uuid.UUID, tuple[uuid.UUID | None, str]] = {}
+        for student, klass in await targets(db, campaign):
+            if student.id not in submitted:
+                waiting[klass.id] = waiting.get(klass.id, 0) + 1
+                heads[klass.id] = (klass.head_teacher_id, klass.name)
+        for class_id, count in waiting.items():
+            head_id, class_name = heads[class_id]
+            if head_id is None:
+                continue
+            key = "reminder-" + uuid.uuid5(
+                uuid.NAMESPACE_URL, f"{campaign.id}/{class_id}/{local.date().isoformat()}"
+            ).hex
+            if await db.scalar(select(InboxItem.id).where(InboxItem.delivery_id == key)):
+                continue
+            # Straight into the head teacher's in-app queue, in this transaction.
+            db.add(
+                InboxItem(
+                    user_id=head_id,
+                    delivery_id=key,
+                    event="campaign.reminder",
+                    content={
+                        "campaign": campaign.name,
+                        "class": class_name,
+                        "not_completed": count,
+                        "closes_at": campaign.closes_at.isoformat(),
+                        "link": f"{settings.base_url.rstrip('/')}/api/v1/campaigns/"
+                        f"{campaign.id}/non-completers",
+                    },
+                    created_at=now,
+                    read_at=None,
+                )
+            )
+            stats.reminders += 1

@@ -1,0 +1,147 @@
+"""Campaign endpoints: create, print slips, consents, non-completers, coverage, rosters."""
+
+from __future__ import annotations
+
+import tempfile
+import uuid
+from pathlib import Path
+from typing import Annotated
+
+from litestar import MediaType, Response, get, post
+from litestar.datastructures import UploadFile
+from litestar.di import NamedDependency
+from litestar.enums import RequestEncodingType
+from litestar.params import Body, FromPath, FromQuery, JSONBody
+
+from ..clock import Clock
+from ..db import AsyncSession, StaffUser
+from ..errors import BadRequest
+from ..rosters import RosterFileError
+from ..services import campaigns, coverage, roster_import
+from ..services.runtime import Runtime
+
+Db = NamedDependency[AsyncSession]
+Staff = NamedDependency[StaffUser]
+Now = NamedDependency[Clock]
+
+
+@post("/api/v1/campaigns", tags=["campaigns"], summary="Create a screening campaign")
+async def campaign_create(
+    data: JSONBody[campaigns.CampaignIn],
+    db: Db,
+    staff: Staff,
+    clock: Now,
+    rt: NamedDependency[Runtime],
+) -> campaigns.CampaignOut:
+    return campaigns.campaign_out(
+        await campaigns.create_campaign(db, rt, staff, data, now=clock.now())
+    )
+
+
+@post(
+    "/api/v1/campaigns/{campaign_id:uuid}/classes/{class_id:uuid}/slips",
+    tags=["campaigns"],
+    status_code=200,
+    media_type=MediaType.HTML,
+    summary="Issue one-time access codes for a class and return printable slips",
+)
+async def campaign_slips(
+    campaign_id: FromPath[uuid.UUID],
+    class_id: FromPath[uuid.UUID],
+    db: Db,
+    staff: Staff,
+    clock: Now,
+    rt: NamedDependency[Runtime],
+    lang: FromQuery[str] = "zh-CN",
+) -> Response[str]:
+    html = await campaigns.class_slips(
+        db,
+        staff,
+        campaign_id,
+        class_id,
+        base_url=rt.settings.base_url,
+        secret_key=rt.settings.secret_key,
+        lang="en" if lang == "en" else "zh-CN",
+        now=clock.now(),
+    )
+    return Response(html, media_type=MediaType.HTML, headers={"Cache-Control": "no-store"})
+
+
+@post(
+    "/api/v1/campaigns/{campaign_id:uuid}/consents",
+    tags=["campaigns"],
+    summary="Record a guardian's consent or refusal",
+)
+async def consent_record(
+    campaign_id: FromPath[uuid.UUID],
+    data: JSONBody[campaigns.ConsentIn],
+    db: Db,
+    staff: Staff,
+    clock: Now,
+) -> dict[str, str]:
+    row = await campaigns.record_consent(db, staff, campaign_id, data, now=clock.now())
+    return {"consent_id": str(row.id), "status": row.status}
+
+
+@get(
+    "/api/v1/campaigns/{campaign_id:uuid}/non-completers",
+    tags=["campaigns"],
+    summary="Targeted students without a submission (for follow-up; no results)",
+)
+async def campaign_non_completers(
+    campaign_id: FromPath[uuid.UUID], db: Db, staff: Staff, clock: Now
+) -> list[campaigns.NonCompleter]:
+    return await campaigns.non_completers(db, staff, campaign_id, now=clock.now())
+
+
+@get(
+    "/api/v1/coverage",
+    tags=["campaigns"],
+    summary="Coverage per class and school (district: one line per school)",
+)
+async def coverage_get(
+    db: Db,
+    staff: Staff,
+    clock: Now,
+    campaign_id: FromQuery[uuid.UUID | None] = None,
+) -> coverage.CoverageReport:
+    return await coverage.coverage(db, staff, campaign_id=campaign_id, now=clock.now())
+
+
+@post(
+    "/api/v1/schools/{school_code:str}/roster",
+    tags=["campaigns"],
+    status_code=200,
+    summary="Preview (apply=false) or import (apply=true) a roster CSV/XLSX file",
+)
+async def roster_upload(
+    school_code: FromPath[str],
+    data: Annotated[UploadFile, Body(media_type=RequestEncodingType.MULTI_PART)],
+    db: Db,
+    staff: Staff,
+    clock: Now,
+    apply: FromQuery[bool] = False,
+) -> Response[roster_import.RosterReport]:
+    suffix = Path(data.filename or "roster.csv").suffix.lower()
+    if suffix not in (".csv", ".txt", ".tsv", ".xlsx"):
+        raise BadRequest("upload a .csv or .xlsx file", code="unsupported_file")
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / f"roster{suffix}"
+        path.write_bytes(await data.read())
+        try:
+            report = await roster_import.import_roster(
+                db, school_code=school_code, path=path, apply=apply, now=clock.now(), user=staff
+            )
+        except RosterFileError as exc:
+            raise BadRequest(str(exc), code="unreadable_roster") from exc
+    return Response(report, status_code=422 if report.errors else 200)
+
+
+ROUTES = [
+    campaign_create,
+    campaign_slips,
+    consent_record,
+    campaign_non_completers,
+    coverage_get,
+    roster_upload,
+]

@@ -1,0 +1,204 @@
+"""The import plan: what applying a roster would do to a school's students (pure)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from typing import Literal
+
+import msgspec
+
+from survey_service.rosters._model import Gender, RosterPlanError, RosterRow, Status
+
+LeaveReason = Literal["not_in_file", "transferred", "left"]
+
+COMPARED_FIELDS: tuple[str, ...] = (
+    "name",
+    "gender",
+    "birth_date",
+    "grade",
+    "class_name",
+    "guardian_name",
+    "guardian_relation",
+    "guardian_phone",
+    "psychology_committee",
+    "status",
+)
+"""Fields an update may change, in the order ``StudentUpdate.changed`` lists them."""
+
+
+class ExistingStudent(msgspec.Struct, frozen=True, forbid_unknown_fields=True, gc=False):
+    """A student the school already has, as the service layer loads it for planning."""
+
+    student_number: str
+    name: str
+    gender: Gender | None
+    grade: int
+    class_name: str
+    birth_date: dt.date | None = None
+    guardian_name: str | None = None
+    guardian_relation: str | None = None
+    guardian_phone: str | None = None
+    psychology_committee: bool = False
+    status: Status = "active"
+
+
+class StudentUpdate(msgspec.Struct, frozen=True, forbid_unknown_fields=True, gc=False):
+    """An existing student whose roster row changes something.
+
+    Attributes
+    ----------
+    student_number : str
+    row : RosterRow
+        The new values. ``None`` optional values in it mean "not given": they never clear data.
+    changed : tuple of str
+        Field names from :data:`COMPARED_FIELDS` whose value changes.
+    """
+
+    student_number: str
+    row: RosterRow
+    changed: tuple[str, ...]
+
+
+class StudentLeave(msgspec.Struct, frozen=True, forbid_unknown_fields=True, gc=False):
+    """An active student to mark as no longer at the school (never deleted: the file stays).
+
+    Attributes
+    ----------
+    student_number : str
+    status : {"transferred", "left"}
+        The status to set.
+    reason : {"not_in_file", "transferred", "left"}
+        Why: absent from the roster, or marked 转出 / 离校 in it.
+    row : int or None
+        The roster row that said so, if any.
+    """
+
+    student_number: str
+    status: Literal["transferred", "left"]
+    reason: LeaveReason
+    row: int | None = None
+
+
+class ImportCounts(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """The preview's numbers."""
+
+    create: int
+    update: int
+    unchanged: int
+    mark_left: int
+    skipped: int
+
+
+class ImportPlan(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """What an apply would do; nothing in it deletes a student.
+
+    Attributes
+    ----------
+    create : tuple of RosterRow
+        New, active students.
+    update : tuple of StudentUpdate
+        Existing students with changed values (a new grade or class after the summer, a
+        corrected name, a new guardian phone, a re-activated student).
+    unchanged : tuple of str
+        Student numbers in the file whose values are all the same.
+    mark_left : tuple of StudentLeave
+        Active students absent from the file, or marked transferred/left in it.
+    skipped : tuple of RosterRow
+        Rows marking as transferred/left a student the school does not have: nothing to do.
+    """
+
+    create: tuple[RosterRow, ...]
+    update: tuple[StudentUpdate, ...]
+    unchanged: tuple[str, ...]
+    mark_left: tuple[StudentLeave, ...]
+    skipped: tuple[RosterRow, ...]
+
+    @property
+    def counts(self) -> ImportCounts:
+        """How many students fall in each group."""
+        return ImportCounts(
+            create=len(self.create),
+            update=len(self.update),
+            unchanged=len(self.unchanged),
+            mark_left=len(self.mark_left),
+            skipped=len(self.skipped),
+        )
+
+
+def plan_import(existing: Mapping[str, ExistingStudent], rows: Sequence[RosterRow]) -> ImportPlan:
+    """Diff a parsed roster against the school's students by student number.
+
+    Parameters
+    ----------
+    existing : mapping of str to ExistingStudent
+        Every student of the school (any status), keyed by student number.
+    rows : sequence of RosterRow
+        The rows of an error-free :class:`RosterParse`.
+
+    Returns
+    -------
+    ImportPlan
+        ``create`` / ``update`` (with the changed fields) / ``unchanged`` / ``mark_left``
+        (active students missing from the file, or marked 转出/离校 in it) / ``skipped``.
+        An optional value the row leaves empty (``None``) keeps the stored one; students
+        already transferred or left and absent from the file are not listed.
+
+    Raises
+    ------
+    RosterPlanError
+        When a key of ``existing`` differs from its student's number, or ``rows`` repeats a
+        student number (a parse with errors was passed).
+    """
+    create: list[RosterRow] = []
+    update: list[StudentUpdate] = []
+    unchanged: list[str] = []
+    mark_left: list[StudentLeave] = []
+    skipped: list[RosterRow] = []
+    in_file: set[str] = set()
+    for row in rows:
+        number = row.student_number
+        if number in in_file:
+            raise RosterPlanError(f"student number {number} appears twice in the rows")
+        in_file.add(number)
+        current = existing.get(number)
+        if current is None:
+            (create if row.status == "active" else skipped).append(row)
+            continue
+        if current.student_number != number:
+            raise RosterPlanError(
+                f"existing student keyed {number!r} has number {current.student_number!r}"
+            )
+        if row.status != "active" and current.status == "active":
+            mark_left.append(StudentLeave(number, row.status, row.status, row.row))
+            continue
+        changed = _changed(current, row)
+        if changed:
+            update.append(StudentUpdate(number, row, changed))
+        else:
+            unchanged.append(number)
+    for number, current in existing.items():
+        if current.student_number != number:
+            raise RosterPlanError(
+                f"existing student keyed {number!r} has number {current.student_number!r}"
+            )
+        if number not in in_file and current.status == "active":
+            mark_left.append(StudentLeave(number, "left", "not_in_file"))
+    return ImportPlan(
+        create=tuple(create),
+        update=tuple(update),
+        unchanged=tuple(unchanged),
+        mark_left=tuple(mark_left),
+        skipped=tuple(skipped),
+    )
+
+
+def _changed(current: ExistingStudent, row: RosterRow) -> tuple[str, ...]:
+    changed = []
+    for field in COMPARED_FIELDS:
+        new = getattr(row, field)
+        if new is None:  # not given in the file: keep what is stored
+            continue
+        if new != getattr(current, field):
+            changed.append(field)
+    return tuple(changed)
