@@ -42,6 +42,7 @@ def make_roster(path: Path, rows: int) -> None:
 
 CHILD = r'''
 import asyncio, json, resource, sys, time
+from datetime import UTC, datetime
 from pathlib import Path
 from survey_service.db import create_engine, create_session_factory
 from survey_service.services.roster_import import import_roster
