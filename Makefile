@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: install demo test lint typecheck unit bench lock clean
+.PHONY: install demo test lint typecheck unit bench lock clean browser screenshots
 
 $(STAMP): pyproject.toml requirements.lock
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Runxin needs Python 3.11 or newer")'
@@ -31,6 +31,17 @@ test: lint typecheck unit
 
 bench: install
 	$(BIN)/python benchmarks/bench_scoring.py
+
+# The browser tests' browser: Debian's Chromium (and a CJK font, so screenshots show Chinese).
+# Playwright (a dev dependency) never downloads one: the tests pass executable_path.
+browser: install
+	@command -v chromium >/dev/null 2>&1 || { apt-get update -qq && \
+		apt-get install -y -qq chromium fonts-wqy-microhei; }
+
+# Screenshots of every main page (phone-sized student pages, desktop staff pages) for review.
+screenshots: browser
+	RUNXIN_SCREENSHOTS_DIR=benchmarks/screenshots $(BIN)/pytest -q -p no:cacheprovider \
+		tests/browser/test_browser_screenshots.py -k sqlite
 
 # Refresh the pinned versions after changing dependencies in pyproject.toml.
 lock: install

@@ -36,13 +36,19 @@ def provide_clock(state: State) -> Clock:
 
 async def provide_staff(
     request: Request[Any, Any, Any],
-    db: NamedDependency[AsyncSession],
+    state: State,
     rt: NamedDependency[Runtime],
     clock: NamedDependency[Clock],
 ) -> StaffUser:
-    return await auth.authenticate(
-        db, rt, authorization=request.headers.get("authorization"), now=clock.now()
-    )
+    """The signed-in staff member, checked in a short read-only session of its own.
+
+    Authentication must not share the request's transaction: when it refuses a token, the
+    request's session would otherwise stay open (holding SQLite's write lock).
+    """
+    async with state.session_factory() as db:
+        return await auth.authenticate(
+            db, rt, authorization=request.headers.get("authorization"), now=clock.now()
+        )
 
 
 DEPENDENCIES = {

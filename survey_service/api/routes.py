@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..pages import routes as page_routes
 from ..pages import student as student_pages
 from . import campaigns, care, notifications, schools, staff, student
 
@@ -23,4 +24,6 @@ ROUTE_HANDLERS: list[Any] = [
     *schools.ROUTES,
     *notifications.ROUTES,
     *campaigns.ROUTES,
+    *page_routes.STUDENT_ROUTES,
+    page_routes.STAFF_ROUTER,
 ]

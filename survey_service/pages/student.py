@@ -1,124 +1,284 @@
-"""Student pages: enter a code, answer the battery, see a thank-you with help contacts.
+"""Student pages: enter a code → consent notice → one part at a time → review → thank-you.
 
-The pages call the same service functions as the JSON API; they never show a score or tier.
+No JavaScript is needed: every step is a plain form with a redirect after it (post, redirect,
+get), so reloading never answers twice. Answers are saved on the server at every step; the
+thank-you page shows help contacts and never a score, band or tier. When the submission was
+triaged red, the case exists (same transaction) before the thank-you page is requested, and
+the page tells the student to stay with an adult.
 """
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 from litestar import Response, get, post
 from litestar.di import NamedDependency
-from litestar.params import FromPath, FromQuery, URLEncodedBody
+from litestar.params import FromPath, URLEncodedBody
 from litestar.response import Redirect, Template
 
-from ..api.schemas import SubmissionRequest
 from ..clock import Clock
 from ..db import AsyncSession
-from ..errors import ServiceError
-from ..services import screening
+from ..errors import BadRequest, ServiceError
 from ..services.help_contacts import help_contacts
 from ..services.runtime import Runtime
-from .i18n import TEXT, language
+from . import _queries
+from . import _student_flow as flow_
+from ._web import SECURITY_HEADERS, AnyRequest, lang_cookie, redirect, render, request_language
+from .i18n import LANGUAGES, TEXT
+
+Db = NamedDependency[AsyncSession]
+Rt = NamedDependency[Runtime]
+Now = NamedDependency[Clock]
 
 
-def _page(name: str, lang: str, status: int = 200, **context: Any) -> Template:
-    context.setdefault("contacts", help_contacts(None))
-    return Template(
-        template_name=name,
-        context={
-            "lang": lang,
-            "t": TEXT[lang],
-            "other_lang": "en" if lang == "zh-CN" else "zh-CN",
-            **context,
-        },
-        status_code=status,
-    )
-
-
-def _error(exc: ServiceError, lang: str, back: str) -> Template:
-    message = (exc.message or {}).get(lang, exc.detail)
-    return _page("student_error.html", lang, status=exc.status, message=message, back=back)
-
-
-@get("/", include_in_schema=False)
-async def entry(lang: FromQuery[str | None] = None) -> Template:
-    return _page("student_entry.html", language(lang))
-
-
-@post("/s", include_in_schema=False, status_code=303)
-async def entry_submit(data: URLEncodedBody[dict[str, str]]) -> Redirect:
-    lang = language(data.get("lang"))
-    code = "".join(ch for ch in data.get("access_code", "") if ch.isalnum() or ch == "-")
-    return Redirect(path=f"/s/{code or '-'}?lang={lang}", status_code=303)
-
-
-@get("/s/{code:str}", include_in_schema=False)
-async def questionnaire(
-    code: FromPath[str],
-    db: NamedDependency[AsyncSession],
-    rt: NamedDependency[Runtime],
-    clock: NamedDependency[Clock],
-    lang: FromQuery[str | None] = None,
+def _page(
+    request: AnyRequest, name: str, lang: str, current: flow_.Flow | None = None, **context: Any
 ) -> Template:
-    lang = language(lang)
-    try:
-        _, started = await screening.start_session(
-            db, rt, access_code=code, language=lang, now=clock.now()
-        )
-    except ServiceError as exc:
-        return _error(exc, lang, back=f"/?lang={lang}")
-    return _page(
-        "student_form.html",
+    return render(
+        request,
+        name,
         lang,
-        session=started,
-        code=code,
-        idempotency_key=uuid.uuid4().hex,
-        contacts=started.help_contacts,
+        cookies=current.cookies if current else None,
+        contacts=current.contacts if current else help_contacts(None),
+        counsellors=current.counsellors if current else [],
+        **context,
     )
 
 
-@post("/s/{code:str}/submit", include_in_schema=False, status_code=200)
-async def questionnaire_submit(
-    code: FromPath[str],
-    data: URLEncodedBody[dict[str, str]],
-    db: NamedDependency[AsyncSession],
-    rt: NamedDependency[Runtime],
-    clock: NamedDependency[Clock],
-) -> Response[Any]:
-    lang = language(data.get("lang"))
-    answers: dict[str, dict[str, Any]] = {}
-    for instrument_id in data.get("instruments", "").split(","):
-        if instrument_id:
-            answers[instrument_id] = {}
-    for key, value in data.items():
-        if ":" in key:
-            instrument_id, item_id = key.split(":", 1)
-            answers.setdefault(instrument_id, {})[item_id] = (
-                int(value) if value.isdigit() else value
-            )
-    try:
-        session_id = uuid.UUID(data.get("session_id", ""))
-        _, receipt = await screening.submit(
-            db,
-            rt,
-            session_id=session_id,
-            session_token=data.get("session_token"),
-            idempotency_key=data.get("idempotency_key"),
-            request=SubmissionRequest(answers=answers),
-            now=clock.now(),
+def student_error(request: AnyRequest, exc: ServiceError) -> Template:
+    """A service error as a page in the student's language (status kept, details not)."""
+    lang = request_language(request)
+    message = (exc.message or {}).get(lang) or TEXT[lang]["error_title"]
+    return render(
+        request,
+        "student_error.html",
+        lang,
+        status=exc.status,
+        message=message,
+        back=f"/?lang={lang}",
+        contacts=help_contacts(None),
+        counsellors=[],
+    )
+
+
+ERRORS: dict[Any, Any] = {ServiceError: student_error}
+
+
+@get("/", include_in_schema=False, exception_handlers=ERRORS)
+async def entry(request: AnyRequest) -> Template:
+    return _page(request, "student_entry.html", request_language(request))
+
+
+@post("/s", include_in_schema=False, status_code=303, exception_handlers=ERRORS)
+async def entry_submit(request: AnyRequest, data: URLEncodedBody[dict[str, str]]) -> Redirect:
+    code = flow_.clean_code(data.get("access_code", "").strip())
+    lang = data.get("lang")
+    cookies = [lang_cookie(request, lang)] if lang in LANGUAGES else []
+    return redirect(f"/s/{code}", cookies=cookies)
+
+
+@get("/s/{code:str}", include_in_schema=False, exception_handlers=ERRORS)
+async def questionnaire(
+    request: AnyRequest, code: FromPath[str], db: Db, rt: Rt, clock: Now
+) -> Redirect:
+    """The access link (also behind the QR code): resume where the student left off."""
+    code = flow_.clean_code(code)
+    lang = request_language(request)
+    now = clock.now()
+    flow = await flow_.resume(db, rt, request, code, lang, now, allow_submitted=True)
+    if flow is not None and flow.status == "submitted":
+        return redirect(f"/s/{code}/thanks")  # this browser already submitted: thank-you again
+    flow = flow or await flow_.start(db, rt, request, code, lang, now)
+    step = flow.next_step()
+    cookies = list(flow.cookies)
+    fresh = "?fresh=1" if cookies else ""  # a new cookie: the next page checks it came back
+    if request.query_params.get("lang") in LANGUAGES:
+        cookies.append(lang_cookie(request, lang))
+    if step == 1 and flow.notice:
+        return redirect(f"/s/{code}/start{fresh}", cookies=cookies)
+    if step is None:
+        return redirect(f"/s/{code}/review{fresh}", cookies=cookies)
+    return redirect(f"/s/{code}/q/{step}{fresh}", cookies=cookies)
+
+
+async def _flow_or_restart(
+    request: AnyRequest, code: str, db: AsyncSession, rt: Runtime, clock: Clock, **kw: bool
+) -> tuple[flow_.Flow | None, str]:
+    lang = request_language(request)
+    flow = await flow_.resume(db, rt, request, code, lang, clock.now(), **kw)
+    if flow is None and request.query_params.get("fresh") == "1":
+        # The cookie handed out one redirect ago did not come back: cookies are off. Say so
+        # instead of sending the student round in a circle.
+        raise BadRequest(
+            "The browser did not keep the session cookie",
+            code="cookies_needed",
+            message=COOKIES_NEEDED,
         )
-    except ServiceError as exc:
-        return _error(exc, lang, back=f"/s/{code}?lang={lang}")
-    except ValueError:
-        return _page(
-            "student_error.html",
-            lang,
-            status=400,
-            message=TEXT[lang]["error_title"],
-            back=f"/s/{code}?lang={lang}",
-        )
+    return flow, lang
+
+
+COOKIES_NEEDED = {
+    "zh-CN": "浏览器没有保存登录信息（Cookie）。请允许本网站使用 Cookie，或换一个浏览器，"
+    "然后重新打开登录码链接。",
+    "en": "The browser did not keep this site's cookie. Allow cookies for this site or use "
+    "another browser, then open your access link again.",
+}
+
+
+@get("/s/{code:str}/start", include_in_schema=False, exception_handlers=ERRORS)
+async def notice(
+    request: AnyRequest, code: FromPath[str], db: Db, rt: Rt, clock: Now
+) -> Template | Redirect:
+    """The consent notice, before the first part, where the campaign asks for consent."""
+    code = flow_.clean_code(code)
+    flow, lang = await _flow_or_restart(request, code, db, rt, clock)
+    if flow is None:
+        return redirect(f"/s/{code}")
+    return _page(request, "student_notice.html", lang, flow, code=code)
+
+
+@get("/s/{code:str}/declined", include_in_schema=False, exception_handlers=ERRORS)
+async def declined(
+    request: AnyRequest, code: FromPath[str], db: Db, rt: Rt, clock: Now
+) -> Template:
+    code = flow_.clean_code(code)
+    flow, lang = await _flow_or_restart(request, code, db, rt, clock)
+    return _page(request, "student_declined.html", lang, flow, code=code)
+
+
+@get("/s/{code:str}/q/{n:int}", include_in_schema=False, exception_handlers=ERRORS)
+async def part(
+    request: AnyRequest, code: FromPath[str], n: FromPath[int], db: Db, rt: Rt, clock: Now
+) -> Template | Redirect:
+    """One instrument, with a progress indicator and the answers saved so far."""
+    code = flow_.clean_code(code)
+    flow, lang = await _flow_or_restart(request, code, db, rt, clock)
+    if flow is None or not 1 <= n <= len(flow.battery):
+        return redirect(f"/s/{code}")
+    instrument = flow.battery[n - 1]
     return _page(
-        "student_thanks.html", lang, message=receipt.message[lang], contacts=receipt.help_contacts
+        request,
+        "student_part.html",
+        lang,
+        flow,
+        code=code,
+        n=n,
+        total=len(flow.battery),
+        part=instrument,
+        battery=flow.battery,
+        saved=flow.saved.get(instrument.instrument_id, {}),
+        answered=flow.answered(instrument.instrument_id),
     )
+
+
+@post(
+    "/s/{code:str}/q/{n:int}", include_in_schema=False, status_code=303, exception_handlers=ERRORS
+)
+async def part_save(
+    request: AnyRequest,
+    code: FromPath[str],
+    n: FromPath[int],
+    data: URLEncodedBody[dict[str, str]],
+    db: Db,
+    rt: Rt,
+    clock: Now,
+) -> Redirect | Response[None]:
+    """Save this part's answers, then go where the student asked (next, previous, later)."""
+    code = flow_.clean_code(code)
+    flow, _ = await _flow_or_restart(request, code, db, rt, clock)
+    if flow is None or not 1 <= n <= len(flow.battery):
+        return redirect(f"/s/{code}")
+    instrument = flow.battery[n - 1]
+    nav = data.get("nav", "next")
+    answers = flow_.parse_part(instrument, data, complete=nav in {"next", "review"})
+    if answers:
+        await flow_.save(db, rt, flow, {instrument.instrument_id: answers}, clock.now())
+    if nav == "stay":  # the page's script saving one answer as it is chosen
+        return Response(content=None, status_code=204, headers=dict(SECURITY_HEADERS))
+    if nav == "exit":
+        return redirect(f"/s/{code}/saved")
+    if nav == "prev" and n > 1:
+        return redirect(f"/s/{code}/q/{n - 1}")
+    if nav == "next" and n < len(flow.battery):
+        return redirect(f"/s/{code}/q/{n + 1}")
+    return redirect(f"/s/{code}/review")
+
+
+AUTOSAVE_JS = """\
+// Progressive enhancement: save each answer as it is chosen (the form works without it).
+(function () {
+  var form = document.querySelector("form[data-autosave]");
+  if (!form || !window.fetch || !window.URLSearchParams) { return; }
+  var status = document.getElementById("autosave-status");
+  form.addEventListener("change", function (event) {
+    var input = event.target;
+    if (!input || input.type !== "radio") { return; }
+    var body = new URLSearchParams();
+    body.append(input.name, input.value);
+    body.append("nav", "stay");
+    fetch(form.action, {
+      method: "POST", body: body, credentials: "same-origin", keepalive: true,
+      headers: {"Content-Type": "application/x-www-form-urlencoded"}
+    }).then(function (reply) {
+      if (status) { status.textContent = reply.ok ? status.getAttribute("data-saved") : ""; }
+    }, function () {});
+  });
+})();
+"""
+
+
+@get("/static/autosave.js", include_in_schema=False)
+async def autosave_js() -> Response[str]:
+    return Response(
+        AUTOSAVE_JS,
+        media_type="text/javascript",
+        headers={"Cache-Control": "public, max-age=3600", "X-Content-Type-Options": "nosniff"},
+    )
+
+
+@get("/s/{code:str}/saved", include_in_schema=False, exception_handlers=ERRORS)
+async def saved(request: AnyRequest, code: FromPath[str], db: Db, rt: Rt, clock: Now) -> Template:
+    code = flow_.clean_code(code)
+    flow, lang = await _flow_or_restart(request, code, db, rt, clock)
+    return _page(request, "student_saved.html", lang, flow, code=code)
+
+
+@get("/s/{code:str}/review", include_in_schema=False, exception_handlers=ERRORS)
+async def review(
+    request: AnyRequest, code: FromPath[str], db: Db, rt: Rt, clock: Now
+) -> Template | Redirect:
+    code = flow_.clean_code(code)
+    flow, lang = await _flow_or_restart(request, code, db, rt, clock)
+    if flow is None:
+        return redirect(f"/s/{code}")
+    return _page(request, "student_review.html", lang, flow, code=code, flow=flow)
+
+
+@post("/s/{code:str}/submit", include_in_schema=False, status_code=303, exception_handlers=ERRORS)
+async def questionnaire_submit(
+    request: AnyRequest, code: FromPath[str], db: Db, rt: Rt, clock: Now
+) -> Redirect:
+    """Submit what was saved. The case (tier yellow and up) is written in this transaction,
+    before the thank-you page is asked for; a repeated post goes straight to thank-you."""
+    code = flow_.clean_code(code)
+    flow, _ = await _flow_or_restart(request, code, db, rt, clock, allow_submitted=True)
+    if flow is None:
+        return redirect(f"/s/{code}")
+    if flow.status != "submitted":
+        await flow_.submit(db, rt, flow, clock.now())
+    return redirect(f"/s/{code}/thanks")
+
+
+@get("/s/{code:str}/thanks", include_in_schema=False, exception_handlers=ERRORS)
+async def thanks(
+    request: AnyRequest, code: FromPath[str], db: Db, rt: Rt, clock: Now
+) -> Template | Redirect:
+    code = flow_.clean_code(code)
+    flow, lang = await _flow_or_restart(request, code, db, rt, clock, allow_submitted=True)
+    if flow is None or flow.status != "submitted":
+        return redirect(f"/s/{code}")
+    urgent = await _queries.session_needs_urgent_help(db, flow.session_id)
+    return _page(request, "student_thanks.html", lang, flow, urgent=urgent)
+
+
+ROUTES = [autosave_js, notice, declined, part, part_save, saved, review, thanks]

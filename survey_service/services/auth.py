@@ -63,3 +63,14 @@ async def authenticate(
     if user is None or not user.active:
         raise Unauthorized("The account is disabled", code="invalid_token")
     return user
+
+
+async def logout(db: AsyncSession, rt: Runtime, *, token: str) -> bool:
+    """Revoke a staff token (sign-out); True when it existed."""
+    row = await db.scalar(
+        select(StaffToken).where(StaffToken.token_digest == digest(rt.settings.secret_key, token))
+    )
+    if row is None:
+        return False
+    await db.delete(row)
+    return True

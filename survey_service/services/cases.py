@@ -37,7 +37,9 @@ from .calendars import school_calendar
 from .notifications import enqueue_case_notification
 from .runtime import Runtime
 
-OPEN_STATES = ("open", "acknowledged")
+# Every state but closed: a case being assessed, treated, monitored or referred is still open,
+# so a rescreen or an observation joins it instead of opening a second case.
+OPEN_STATES = ("open", "acknowledged", "assessing", "intervening", "monitoring", "referred")
 CASE_READERS = {"counsellor", "school_lead", "district_officer"}
 CASE_ACKNOWLEDGERS = {"counsellor", "school_lead", "district_officer"}
 

@@ -310,9 +310,12 @@ async def _reminders(
             head_id, class_name = heads[class_id]
             if head_id is None:
                 continue
-            key = "reminder-" + uuid.uuid5(
-                uuid.NAMESPACE_URL, f"{campaign.id}/{class_id}/{local.date().isoformat()}"
-            ).hex
+            key = (
+                "reminder-"
+                + uuid.uuid5(
+                    uuid.NAMESPACE_URL, f"{campaign.id}/{class_id}/{local.date().isoformat()}"
+                ).hex
+            )
             if await db.scalar(select(InboxItem.id).where(InboxItem.delivery_id == key)):
                 continue
             # Straight into the head teacher's in-app queue, in this transaction.

@@ -1,0 +1,238 @@
+"""Staff sign-in for the pages: a staff bearer token in a signed cookie, CSRF per session.
+
+* The cookie holds the token that ``services.auth.login`` issued (stored as a digest in
+  ``staff_tokens``), signed with the service key; HttpOnly, SameSite=Strict, Secure over https,
+  and only sent to ``/staff`` addresses.
+* Every form carries a hidden ``_csrf`` field: an HMAC of the token, so it is fixed for one
+  sign-in and useless without it. Every unsafe request (POST) is refused without it, before the
+  handler runs. The sign-in form itself is protected by a double-submit cookie.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+from litestar.datastructures import State
+from litestar.di import NamedDependency
+from litestar.response import Redirect, Template
+
+from ..clock import Clock
+from ..db import AsyncSession, StaffUser
+from ..errors import Forbidden, ServiceError, Unauthorized
+from ..services import auth
+from ..services.runtime import Runtime
+from ._web import AnyRequest, redirect, render, request_language, secret_cookie, sign, unsign
+from .i18n import TEXT, label
+
+STAFF_COOKIE = "rx_staff"
+LOGIN_COOKIE = "rx_login"
+_PURPOSE = "staff-session"
+CSRF_FIELD = "_csrf"
+
+# Where each role lands after signing in, and the pages in its navigation.
+HOME = {
+    "counsellor": "/staff/queue",
+    "school_lead": "/staff/queue",
+    "head_teacher": "/staff/class",
+    "district_officer": "/staff/district",
+    "school_admin": "/staff/school",
+}
+NAV = {
+    "counsellor": [("/staff/queue", "nav_queue"), ("/staff/school", "nav_school")],
+    "school_lead": [("/staff/queue", "nav_queue"), ("/staff/school", "nav_school")],
+    "school_admin": [("/staff/school", "nav_school")],
+    "head_teacher": [("/staff/class", "nav_class")],
+    "district_officer": [("/staff/district", "nav_district"), ("/staff/queue", "nav_queue")],
+}
+
+
+class LoginRequired(Exception):
+    """No valid staff cookie: go to the sign-in page."""
+
+
+class CsrfFailed(Exception):
+    """A form post without the session's CSRF token."""
+
+
+@dataclass(frozen=True)
+class StaffSession:
+    user: StaffUser
+    token: str
+    csrf: str
+
+
+def csrf_token(secret_key: str, token: str) -> str:
+    return hmac.new(secret_key.encode(), f"csrf:{token}".encode(), hashlib.sha256).hexdigest()
+
+
+def session_cookie(request: AnyRequest, rt: Runtime, token: str) -> Any:
+    return secret_cookie(
+        request,
+        STAFF_COOKIE,
+        sign(rt.settings.secret_key, _PURPOSE, token),
+        path="/staff",
+        max_age=rt.settings.staff_token_ttl_s,
+        samesite="strict",
+    )
+
+
+def _token(request: AnyRequest, rt: Runtime) -> str | None:
+    return unsign(rt.settings.secret_key, _PURPOSE, request.cookies.get(STAFF_COOKIE))
+
+
+async def current(
+    request: AnyRequest, db: AsyncSession, rt: Runtime, clock: Clock
+) -> StaffSession | None:
+    token = _token(request, rt)
+    if token is None:
+        return None
+    try:
+        user = await auth.authenticate(db, rt, authorization=f"Bearer {token}", now=clock.now())
+    except Unauthorized:
+        return None
+    return StaffSession(user=user, token=token, csrf=csrf_token(rt.settings.secret_key, token))
+
+
+async def provide_session(
+    request: AnyRequest,
+    state: State,
+    rt: NamedDependency[Runtime],
+    clock: NamedDependency[Clock],
+) -> StaffSession:
+    """The signed-in staff member; a form post must carry the session's CSRF token.
+
+    The token is checked in a short session of its own: litestar does not clean up the
+    request's ``db`` dependency when another dependency raises, so this one must not raise
+    after the request's transaction has started (on SQLite it would hold the write lock).
+    """
+    async with state.session_factory() as own:
+        session = await current(request, own, rt, clock)
+    if session is None:
+        raise LoginRequired
+    if request.method not in {"GET", "HEAD", "OPTIONS"}:
+        form = await request.form()
+        sent = form.get(CSRF_FIELD)
+        if not isinstance(sent, str) or not hmac.compare_digest(sent, session.csrf):
+            raise CsrfFailed
+    return session
+
+
+def require(session: StaffSession, roles: set[str]) -> StaffUser:
+    """The user, if their role may use this page (403 page otherwise)."""
+    if session.user.role not in roles:
+        raise Forbidden(
+            f"The role {session.user.role!r} may not open this page", code="forbidden_role"
+        )
+    return session.user
+
+
+def page(
+    request: AnyRequest, name: str, session: StaffSession, *, status: int = 200, **context: Any
+) -> Template:
+    """A staff page: navigation for the role, the CSRF token for its forms."""
+    lang = request_language(request)
+    flash_key = request.query_params.get("done")
+    flash = TEXT[lang].get(flash_key) if flash_key in FLASHES else None
+    return render(
+        request,
+        name,
+        lang,
+        status=status,
+        user=session.user,
+        role_label=label("role", session.user.role, lang),
+        csrf=session.csrf,
+        nav=NAV.get(session.user.role, []),
+        flash=flash,
+        **context,
+    )
+
+
+FLASHES = {"done_ok", "plan_saved", "obs_done", "obs_done_case"}
+
+
+def login_page(
+    request: AnyRequest, *, error: str | None = None, status: int = 200, next_path: str = ""
+) -> Template:
+    """The sign-in form with a fresh double-submit token (cookie and hidden field)."""
+    lang = request_language(request)
+    token = secrets.token_urlsafe(24)
+    return render(
+        request,
+        "staff_login.html",
+        lang,
+        status=status,
+        cookies=[
+            secret_cookie(
+                request, LOGIN_COOKIE, token, path="/staff", max_age=3600, samesite="strict"
+            )
+        ],
+        login_csrf=token,
+        error=TEXT[lang][error] if error else None,
+        next_path=next_path,
+        nav=[],
+        user=None,
+    )
+
+
+def login_csrf_ok(request: AnyRequest, sent: str | None) -> bool:
+    held = request.cookies.get(LOGIN_COOKIE)
+    return bool(held and sent and hmac.compare_digest(held, sent))
+
+
+def on_login_required(request: AnyRequest, _: LoginRequired) -> Redirect:
+    target = request.url.path if request.method == "GET" else "/staff"
+    return redirect(f"/staff/login?next={target}")
+
+
+def on_csrf_failed(request: AnyRequest, _: CsrfFailed) -> Template:
+    lang = request_language(request)
+    return _error(request, lang, TEXT[lang]["csrf_failed"], 403)
+
+
+def on_service_error(request: AnyRequest, exc: ServiceError) -> Template:
+    """Service errors as a page: the localized message, or the service's (English) detail."""
+    lang = request_language(request)
+    message = (exc.message or {}).get(lang)
+    if message is None:
+        message = {403: TEXT[lang]["forbidden"], 404: TEXT[lang]["not_found"]}.get(
+            exc.status, exc.detail
+        )
+    return _error(request, lang, message, exc.status)
+
+
+def _error(request: AnyRequest, lang: str, message: str, status: int) -> Template:
+    back = request.headers.get("referer") or "/staff"
+    if not back.startswith(("/staff", str(request.base_url).rstrip("/") + "/staff")):
+        back = "/staff"
+    return render(
+        request,
+        "staff_error.html",
+        lang,
+        status=status,
+        message=message,
+        back=back,
+        nav=[],
+        user=None,
+    )
+
+
+EXCEPTION_HANDLERS: dict[Any, Any] = {
+    LoginRequired: on_login_required,
+    CsrfFailed: on_csrf_failed,
+    ServiceError: on_service_error,
+}
+
+
+async def sign_out(db: AsyncSession, rt: Runtime, session: StaffSession) -> None:
+    """Revoke the staff token; the cookie is cleared by the caller."""
+    await auth.logout(db, rt, token=session.token)
+
+
+def home(session: StaffSession | None) -> Redirect:
+    if session is None:
+        return redirect("/staff/login")
+    return redirect(HOME.get(session.user.role, "/staff/none"))
