@@ -42,7 +42,9 @@ cat <<MSG
    curl -s -X POST http://$HOST:$PORT/api/v1/student/sessions \\
         -H 'Content-Type: application/json' -d '{"access_code": "$CODE"}'
 
- Counsellor login:     counsellor1 / $PASSWORD   (also counsellor2, lead1, lead2, district1)
+ Staff pages:          http://$HOST:$PORT/staff/login
+ Counsellor login:     counsellor1 / $PASSWORD   (also counsellor2, lead1, lead2, district1,
+                       headteacher1 … headteacher6)
    curl -s -X POST http://$HOST:$PORT/api/v1/auth/login \\
         -H 'Content-Type: application/json' \\
         -d '{"username": "counsellor1", "password": "$PASSWORD"}'
