@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import msgspec
 
@@ -56,6 +56,8 @@ class StartSessionResponse(msgspec.Struct, frozen=True):
     battery: list[InstrumentOut]
     help_contacts: list[HelpContact]
     saved_answers: dict[str, dict[str, Any]] = {}
+    # The save counter now: send it back as ``revision.view`` with later saves.
+    answers_version: int = 0
 
 
 class SubmissionRequest(Request, frozen=True):
@@ -154,10 +156,23 @@ class CaseDetail(msgspec.Struct, frozen=True):
     events: list[CaseEventOut]
 
 
+class SaveRevision(Request, frozen=True):
+    """Orders saves that may race: ``view`` is the ``answers_version`` the client last got,
+    ``seq`` grows with every change the client makes (e.g. milliseconds of its clock)."""
+
+    view: Annotated[int, msgspec.Meta(ge=0, le=2**53 - 1)]
+    seq: Annotated[int, msgspec.Meta(ge=0, le=2**53 - 1)]
+
+
 class PartialAnswers(Request, frozen=True):
+    """Answers to save. ``null`` records an item as left out; it never erases a given answer.
+    Without ``revision`` the save is the latest: it replaces every answer saved before it."""
+
     answers: dict[str, dict[str, Any]]
+    revision: SaveRevision | None = None
 
 
 class SavedAnswers(msgspec.Struct, frozen=True):
     session_id: uuid.UUID
     answers: dict[str, dict[str, Any]]
+    answers_version: int = 0

@@ -13,6 +13,7 @@ from ..clock import Clock
 from ..db import AsyncSession
 from ..services import screening
 from ..services.runtime import Runtime
+from ..services.saved_answers import Stamp
 from .schemas import (
     PartialAnswers,
     SavedAnswers,
@@ -82,6 +83,7 @@ async def save_answers(
     token = None
     if authorization and authorization.lower().startswith("bearer "):
         token = authorization[7:].strip()
+    revision = data.revision
     saved = await screening.save_partial(
         db,
         rt,
@@ -89,5 +91,10 @@ async def save_answers(
         session_token=token,
         answers=data.answers,
         now=clock.now(),
+        stamp=None if revision is None else Stamp(revision.view, revision.seq),
     )
-    return SavedAnswers(session_id=session_id, answers=saved)
+    return SavedAnswers(
+        session_id=session_id,
+        answers={k: dict(v) for k, v in saved.answers.items()},
+        answers_version=saved.version,
+    )

@@ -22,10 +22,12 @@ from instruments import Instrument
 
 from ..api.schemas import HelpContact, InstrumentOut, ItemOut, OptionOut, SubmissionRequest
 from ..db import AccessCode, AsyncSession, Campaign, School, ScreeningSession, Student
+from ..errors import BadRequest
 from ..security import digest, normalize_access_code
 from ..services import screening
 from ..services.help_contacts import help_contacts
 from ..services.runtime import Runtime
+from ..services.saved_answers import AUTHORITATIVE_SEQ, Stamp
 from . import _queries
 from ._web import AnyRequest, secret_cookie, sign, unsign
 
@@ -48,6 +50,7 @@ class Flow:
     contacts: list[HelpContact]
     counsellors: list[tuple[str, str | None]]
     notice: bool
+    version: int = 0  # the save counter when this flow was read (a page's ``view``)
     cookies: list[Cookie] = field(default_factory=list)
 
     def answered(self, instrument_id: str) -> int:
@@ -223,6 +226,7 @@ async def _flow(
         contacts=help_contacts(school),
         counsellors=await _queries.school_counsellors(db, school.id),
         notice=needs_notice(campaign),
+        version=session.answers_version or 0,
     )
 
 
@@ -246,30 +250,58 @@ def parse_part(part: InstrumentOut, form: dict[str, str], *, complete: bool) -> 
     return answers
 
 
+def parse_stamp(form: dict[str, str]) -> Stamp | None:
+    """The save's stamp from the form: ``view`` (rendered into the page) and ``seq`` (set by
+    the page's script; absent without JavaScript, when the post is the page's only save).
+
+    Without ``view`` (a page rendered before stamps existed) the save is the latest one.
+    """
+    view, seq = form.get("view", "").strip(), form.get("seq", "").strip()
+    if not view:
+        return None
+    try:
+        return Stamp(int(view), int(seq) if seq else AUTHORITATIVE_SEQ)
+    except ValueError as exc:
+        raise BadRequest(
+            f"The form's view and seq must be whole numbers: {exc}", code="invalid_form"
+        ) from exc
+
+
 async def save(
-    db: AsyncSession, rt: Runtime, flow: Flow, answers: dict[str, dict[str, Any]], now: datetime
+    db: AsyncSession,
+    rt: Runtime,
+    flow: Flow,
+    answers: dict[str, dict[str, Any]],
+    now: datetime,
+    stamp: Stamp | None,
 ) -> None:
     """Save one part's answers through the service (checked against the item's options)."""
-    flow.saved = await screening.save_partial(
-        db, rt, session_id=flow.session_id, session_token=flow.token, answers=answers, now=now
+    state = await screening.save_partial(
+        db,
+        rt,
+        session_id=flow.session_id,
+        session_token=flow.token,
+        answers=answers,
+        now=now,
+        stamp=stamp,
     )
+    flow.saved = {k: dict(v) for k, v in state.answers.items()}
+    flow.version = state.version
 
 
 async def submit(db: AsyncSession, rt: Runtime, flow: Flow, now: datetime) -> None:
-    """Submit everything saved (unanswered items as ``null``); a repeat replays the first reply."""
-    answers = {
-        part.instrument_id: {
-            item.item_id: flow.saved.get(part.instrument_id, {}).get(item.item_id)
-            for item in part.items
-        }
-        for part in flow.battery
-    }
+    """Submit what is saved; a repeat replays the first reply.
+
+    The page sends no answers of its own: the service scores what is saved, read under the
+    session's lock in the submitting transaction, so an answer saved a moment before the
+    student pressed Submit is never left out (the review page shows this same saved state).
+    """
     await screening.submit(
         db,
         rt,
         session_id=flow.session_id,
         session_token=flow.token,
         idempotency_key=PAGE_IDEMPOTENCY_KEY,
-        request=SubmissionRequest(answers=answers),
+        request=SubmissionRequest(answers={part.instrument_id: {} for part in flow.battery}),
         now=now,
     )

@@ -45,6 +45,7 @@ TEXT: dict[str, dict[str, str]] = {
         "answered_of": "本部分已答 {0} / {1} 题",
         "unanswered_ok": "不想回答的题目可以留空。你的答案在选择时或点击“下一步”时保存。",
         "autosaved": "已自动保存",
+        "autosave_failed": "这一题暂时没能自动保存；点“下一步”时会一起保存。",
         "next": "下一步",
         "previous": "上一步",
         "save_exit": "保存，稍后继续",
@@ -60,6 +61,8 @@ TEXT: dict[str, dict[str, str]] = {
         "review_missing": "未作答的题目：",
         "review_edit": "修改这一部分",
         "no_answer": "（未作答）",
+        "review_part_empty": "这一部分还没有作答任何题目。"
+        "你可以点“修改”回去作答，也可以不答直接提交。",
         "submit": "提交问卷",
         # student: thanks
         "thanks_title": "谢谢你！",
@@ -309,6 +312,8 @@ TEXT: dict[str, dict[str, str]] = {
         "unanswered_ok": "You may leave out any question you do not want to answer. Your "
         "answers are saved as you choose them or when you press Next.",
         "autosaved": "Saved",
+        "autosave_failed": "This answer could not be saved just now; it will be saved when you "
+        "press Next.",
         "next": "Next",
         "previous": "Previous",
         "save_exit": "Save and continue later",
@@ -325,6 +330,8 @@ TEXT: dict[str, dict[str, str]] = {
         "review_missing": "Not answered:",
         "review_edit": "Change this part",
         "no_answer": "(not answered)",
+        "review_part_empty": "You have not answered any question in this part. You can go back "
+        "with “Change” to answer it, or submit without it.",
         "submit": "Submit",
         "thanks_title": "Thank you!",
         "thanks_text": "Your answers have been received. Thank you.",

@@ -168,6 +168,7 @@ async def part(
         battery=flow.battery,
         saved=flow.saved.get(instrument.instrument_id, {}),
         answered=flow.answered(instrument.instrument_id),
+        view=flow.version,
     )
 
 
@@ -191,8 +192,9 @@ async def part_save(
     instrument = flow.battery[n - 1]
     nav = data.get("nav", "next")
     answers = flow_.parse_part(instrument, data, complete=nav in {"next", "review"})
+    stamp = flow_.parse_stamp(data)
     if answers:
-        await flow_.save(db, rt, flow, {instrument.instrument_id: answers}, clock.now())
+        await flow_.save(db, rt, flow, {instrument.instrument_id: answers}, clock.now(), stamp)
     if nav == "stay":  # the page's script saving one answer as it is chosen
         return Response(content=None, status_code=204, headers=dict(SECURITY_HEADERS))
     if nav == "exit":
@@ -206,22 +208,38 @@ async def part_save(
 
 AUTOSAVE_JS = """\
 // Progressive enhancement: save each answer as it is chosen (the form works without it).
+// Every save carries the page's view (rendered by the server) and a seq that grows with each
+// change, so the server keeps the newest answer whatever order the requests arrive in; the
+// form's own post (Next, Back, Save and exit) carries a seq later than every autosave.
 (function () {
   var form = document.querySelector("form[data-autosave]");
   if (!form || !window.fetch || !window.URLSearchParams) { return; }
   var status = document.getElementById("autosave-status");
+  var view = form.querySelector("input[name=view]");
+  var seqField = form.querySelector("input[name=seq]");
+  var last = 0;
+  function nextSeq() { var now = Date.now(); last = now > last ? now : last + 1; return last; }
   form.addEventListener("change", function (event) {
     var input = event.target;
     if (!input || input.type !== "radio") { return; }
     var body = new URLSearchParams();
     body.append(input.name, input.value);
     body.append("nav", "stay");
+    if (view) { body.append("view", view.value); }
+    body.append("seq", String(nextSeq()));
     fetch(form.action, {
       method: "POST", body: body, credentials: "same-origin", keepalive: true,
       headers: {"Content-Type": "application/x-www-form-urlencoded"}
     }).then(function (reply) {
-      if (status) { status.textContent = reply.ok ? status.getAttribute("data-saved") : ""; }
-    }, function () {});
+      if (status) {
+        status.textContent = status.getAttribute(reply.ok ? "data-saved" : "data-failed");
+      }
+    }, function () {
+      if (status) { status.textContent = status.getAttribute("data-failed"); }
+    });
+  });
+  form.addEventListener("submit", function () {
+    if (seqField) { seqField.value = String(nextSeq()); }
   });
 })();
 """

@@ -49,6 +49,8 @@ from .campaigns import battery_for, consent_needed
 from .cases import as_tier, find_open_case, open_or_update_case
 from .help_contacts import help_contacts
 from .runtime import Runtime
+from .saved_answers import SavedState, Stamp, union_for_submission
+from .saved_answers import merge as merge_saved
 
 _CANONICAL = msgspec.json.Encoder(order="sorted")
 
@@ -156,7 +158,8 @@ async def start_session(
         expires_at=min(code.expires_at, campaign.closes_at),
         battery=[_instrument_out(i, language) for i in battery],
         help_contacts=help_contacts(school),
-        saved_answers={k: dict(v) for k, v in session.partial_answers.items()},
+        saved_answers={k: dict(v) for k, v in (session.partial_answers or {}).items()},
+        answers_version=session.answers_version or 0,
     )
 
 
@@ -180,20 +183,7 @@ async def submit(
             f"The Idempotency-Key header is required (1 to {MAX_IDEMPOTENCY_KEY} characters)",
             code="idempotency_key_required",
         )
-    session = await db.scalar(
-        select(ScreeningSession).where(ScreeningSession.id == session_id).with_for_update()
-    )
-    if (
-        session is None
-        or not session_token
-        or not hmac.compare_digest(
-            session.token_digest, digest(rt.settings.secret_key, session_token)
-        )
-    ):
-        raise Unauthorized(
-            "The session token is missing or not valid for this session",
-            code="invalid_session_token",
-        )
+    session = await _locked_session(db, rt, session_id, session_token)
     request_digest = hashlib.sha256(_CANONICAL.encode(request.answers)).hexdigest()
     previous = await db.scalar(
         select(IdempotencyRecord).where(
@@ -217,7 +207,15 @@ async def submit(
     if now >= campaign.closes_at:
         raise Gone("The screening window has closed", code="campaign_closed")
 
-    results = _score_all(rt, session.battery, request.answers)
+    _score_all(rt, session.battery, request.answers)  # the body's own errors, by item
+    # Scored on the union of what was saved and what the submission carries, the latest per
+    # item: a null in the submission never erases an answer the student saved.
+    state = saved_state(session)
+    _store_saved(session, merge_saved(state, request.answers).state)
+    items = {
+        b["instrument_id"]: _instrument(rt, b["instrument_id"]).item_ids for b in session.battery
+    }
+    results = _score_all(rt, session.battery, union_for_submission(items, state, request.answers))
     student = await db.get_one(Student, session.student_id)
     school = await db.get_one(School, student.school_id)
 
@@ -481,26 +479,16 @@ async def save_partial(
     session_token: str | None,
     answers: dict[str, dict[str, Any]],
     now: datetime,
-) -> dict[str, dict[str, Any]]:
+    stamp: Stamp | None = None,
+) -> SavedState:
     """Save answers as the student goes; returns everything saved so far.
 
-    Each value is checked against its item's options (or ``null`` to clear it); nothing is
-    saved when any value is bad. Resuming on another device returns these answers.
+    Each value is checked against its item's options (or ``null``: left out); nothing is saved
+    when any value is bad. Saves merge by the monotonic rule of :mod:`.saved_answers`: an empty
+    or older save never replaces a newer answer, whatever order concurrent requests commit in.
+    Resuming on another device returns these answers.
     """
-    session = await db.scalar(
-        select(ScreeningSession).where(ScreeningSession.id == session_id).with_for_update()
-    )
-    if (
-        session is None
-        or not session_token
-        or not hmac.compare_digest(
-            session.token_digest, digest(rt.settings.secret_key, session_token)
-        )
-    ):
-        raise Unauthorized(
-            "The session token is missing or not valid for this session",
-            code="invalid_session_token",
-        )
+    session = await _locked_session(db, rt, session_id, session_token)
     if session.status == "submitted":
         raise Conflict("This session has already been submitted", code="already_submitted")
     campaign = await db.get_one(Campaign, session.campaign_id)
@@ -526,8 +514,53 @@ async def save_partial(
                 )
     if errors:
         raise Unprocessable("; ".join(errors), code="invalid_answer")
-    merged = {k: dict(v) for k, v in session.partial_answers.items()}
-    for instrument_id, items in answers.items():
-        merged.setdefault(instrument_id, {}).update(items)
-    session.partial_answers = merged
-    return merged
+    result = merge_saved(saved_state(session), answers, stamp)
+    if result.changed:
+        _store_saved(session, result.state)
+        session.answers_saved_at = now
+    return result.state
+
+
+def saved_state(session: ScreeningSession) -> SavedState:
+    """The session's saved answers, stamps and save counter."""
+    return SavedState(
+        answers=session.partial_answers or {},
+        stamps=session.answer_stamps or {},
+        version=session.answers_version or 0,
+    )
+
+
+def _store_saved(session: ScreeningSession, state: SavedState) -> None:
+    # New dicts (not mutated ones): the JSON columns are not mutation-tracked.
+    session.partial_answers = {k: dict(v) for k, v in state.answers.items()}
+    session.answer_stamps = {k: dict(v) for k, v in state.stamps.items()}
+    session.answers_version = state.version
+
+
+async def _locked_session(
+    db: AsyncSession, rt: Runtime, session_id: uuid.UUID, session_token: str | None
+) -> ScreeningSession:
+    """The session row, locked for this transaction and read afresh, after the token check.
+
+    ``populate_existing``: a page handler may already hold the row in the identity map from a
+    read before the lock; without it the lock would protect a stale copy (PostgreSQL runs
+    READ COMMITTED, so the other transaction's committed answers would be overwritten).
+    """
+    session = await db.scalar(
+        select(ScreeningSession)
+        .where(ScreeningSession.id == session_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    if (
+        session is None
+        or not session_token
+        or not hmac.compare_digest(
+            session.token_digest, digest(rt.settings.secret_key, session_token)
+        )
+    ):
+        raise Unauthorized(
+            "The session token is missing or not valid for this session",
+            code="invalid_session_token",
+        )
+    return session

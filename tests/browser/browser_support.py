@@ -36,10 +36,21 @@ def login(page: Any, base: str, username: str, password: str = "pw-test-123") ->
     page.wait_for_load_state()
 
 
+def press(page: Any, name: str) -> None:
+    """Press a button that submits a form and wait until the next page has loaded.
+
+    A click only starts the navigation: reading the page straight after it can still see the
+    page being left (the cause of issue 17's red test, which answered the old page's items).
+    """
+    with page.expect_navigation():
+        page.get_by_role("button", name=name, exact=True).click()
+
+
 def answer_part(page: Any, values: dict[str, int] | None = None, default: int | None = 0) -> int:
     """Choose an option for each item of the shown part (by clicking its label): ``values``
     per item id, else ``default`` (``None``: leave the item out). Returns how many answered."""
     answered = 0
+    page.wait_for_load_state()
     names = page.eval_on_selector_all(
         "input[type=radio][name^=item-]", "els => [...new Set(els.map(e => e.name))]"
     )

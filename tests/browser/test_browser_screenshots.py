@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from browser_support import DESKTOP, PHONE, answer_part, login, off_loop
+from browser_support import DESKTOP, PHONE, answer_part, login, off_loop, press
 from svc_support import battery_answers, live_server, make_settings, seed
 
 from survey_service.app import create_app
@@ -67,12 +67,12 @@ def test_screenshots_of_main_pages(database_url: str, browser: Any, tmp_path: Pa
         page.get_by_role("link", name=re.compile("开始作答")).click()
         shot(page, "student-03-part1-phone")
         answer_part(page)
-        page.get_by_role("button", name="下一步").click()
+        press(page, "下一步")
         answer_part(page, default=1)
-        page.get_by_role("button", name="下一步").click()
+        press(page, "下一步")
         shot(page, "student-04-part3-asq-phone")
         answer_part(page)
-        page.get_by_role("button", name="下一步").click()
+        press(page, "下一步")
         shot(page, "student-05-review-phone")
         page.get_by_role("button", name="提交问卷").click()
         shot(page, "student-06-thanks-phone")
@@ -81,9 +81,9 @@ def test_screenshots_of_main_pages(database_url: str, browser: Any, tmp_path: Pa
         shot(page, "student-07-part1-english-phone")
         for _ in range(2):
             answer_part(page)
-            page.get_by_role("button", name="Next").click()
+            press(page, "Next")
         answer_part(page, {"q1": 1, "q5": 1})
-        page.get_by_role("button", name="Next").click()
+        press(page, "Next")
         page.get_by_role("button", name="Submit").click()
         shot(page, "student-08-thanks-urgent-english-phone")
         page.goto(f"{base}/s/{codes[0]}?lang=zh-CN")

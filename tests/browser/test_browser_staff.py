@@ -8,7 +8,15 @@ from datetime import UTC, datetime
 from typing import Any
 
 import httpx
-from browser_support import DESKTOP, PHONE, accessibility_problems, answer_part, login, off_loop
+from browser_support import (
+    DESKTOP,
+    PHONE,
+    accessibility_problems,
+    answer_part,
+    login,
+    off_loop,
+    press,
+)
 from svc_support import battery_answers, live_server, make_settings, seed
 
 from survey_service.app import create_app
@@ -40,7 +48,7 @@ def test_counsellor_acknowledges_the_new_case(database_url: str, browser: Any) -
         page.get_by_role("link", name="我已了解，开始作答").click()
         for values in (None, None, {"q5": 1}):
             answer_part(page, values)
-            page.get_by_role("button", name="下一步").click()
+            press(page, "下一步")
         page.get_by_role("button", name="提交问卷").click()
         page.wait_for_url(re.compile(r"/thanks$"))
         phone.close()

@@ -14,6 +14,7 @@ from browser_support import (
     answer_part,
     check_reflow,
     off_loop,
+    press,
 )
 from svc_support import live_server, make_settings, seed
 
@@ -47,7 +48,7 @@ def test_phone_completes_the_battery_with_a_resume(database_url: str, browser: A
         assert page.get_by_text("第 1 部分，共 3 部分").is_visible()
         problems["part 1"] = accessibility_problems(page)
         answer_part(page)
-        page.get_by_role("button", name="下一步").click()
+        press(page, "下一步")
         page.wait_for_url(re.compile(r"/q/2(\?fresh=1)?$"))
         problems["part 2"] = accessibility_problems(page)
         # Two answers of part 2 (saved as they are chosen), then the tab is closed.
@@ -64,12 +65,12 @@ def test_phone_completes_the_battery_with_a_resume(database_url: str, browser: A
         page.wait_for_url(re.compile(r"/q/2(\?fresh=1)?$"))
         assert page.locator("#i-item1-2").is_checked() and page.locator("#i-item2-1").is_checked()
         answer_part(page, {"item1": 2, "item2": 1}, default=1)
-        page.get_by_role("button", name="下一步").click()
+        press(page, "下一步")
         page.wait_for_url(re.compile(r"/q/3$"))
         problems["part 3"] = accessibility_problems(page)
         assert page.locator("div[lang=en] h1").inner_text().startswith("Ask Suicide")
         answer_part(page)
-        page.get_by_role("button", name="下一步").click()
+        press(page, "下一步")
         page.wait_for_url(re.compile(r"/review$"))
         problems["review"] = accessibility_problems(page)
         assert page.get_by_text("已答 7 / 7 题").is_visible()
