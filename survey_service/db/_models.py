@@ -66,6 +66,9 @@ class School(Base):
     webhook_secret: Mapped[str | None] = mapped_column(String(200))
     counselling_room: Mapped[str | None] = mapped_column(String(300))
     city_help_line: Mapped[str | None] = mapped_column(String(100))
+    # Who is called outside school hours for a suicide-pathway case (issue 11); [] = the default
+    # rota (the school lead and the counsellors, by SMS or phone channel).
+    on_call_rota: Mapped[list[Any]] = mapped_column(JSON, default=list, server_default="[]")
 
 
 class SchoolClass(Base):
@@ -140,6 +143,10 @@ class Campaign(Base):
     results_visible_to_students: Mapped[bool] = mapped_column(
         Boolean, default=False, server_default="0"
     )
+    # Deliver an instrument in English where it has no text in the campaign's language.
+    allow_language_fallback: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default="0"
+    )
 
 
 class AccessCode(Base):
@@ -173,6 +180,8 @@ class ScreeningSession(Base):
     answers_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     # When an answer was last saved (the sweeper triages abandoned critical answers from it).
     answers_saved_at: Mapped[datetime | None]
+    # When the sweeper triaged the saved (not submitted) answers: at most once (issue 11).
+    saved_triaged_at: Mapped[datetime | None]
     # Response-quality flags for the counsellor (speeding, straight-lining); triage still runs.
     quality_flags: Mapped[list[Any]] = mapped_column(JSON, default=list, server_default="[]")
 
@@ -199,6 +208,9 @@ class Response(Base):
     instrument_version: Mapped[str] = mapped_column(String(32))
     answers: Mapped[dict[str, Any]]
     submitted_at: Mapped[datetime]
+    # The language the form was given in and that text's validation status (issue 11).
+    language: Mapped[str | None] = mapped_column(String(16))
+    language_status: Mapped[str | None] = mapped_column(String(16))
 
 
 class Score(Base):
