@@ -112,6 +112,28 @@ def build_parser() -> argparse.ArgumentParser:
     roster_import.add_argument("--apply", action="store_true", help="import (all or nothing)")
     roster_import.add_argument("--json", action="store_true", help="print the report as JSON")
 
+    policy = sub.add_parser("policy", help="triage policies")
+    policy_sub = policy.add_subparsers(dest="policy_command", required=True)
+    policy_check = policy_sub.add_parser(
+        "check",
+        help="check a policy file (and override layers) against the safety floor",
+        description="Load a triage policy, apply override layers in order, and check the "
+        "result against the safety floor for every shipped instrument: every acute, critical "
+        "or unanswered-critical flag reaches orange or red, and suicide-pathway deadlines "
+        "count the wall clock (acknowledge within 2 h, safety assessment and guardian contact "
+        "within 24 h). Exit 0 when it holds, 1 with one line per problem.",
+    )
+    policy_check.add_argument(
+        "path", nargs="?", default=None, help="policy file (default: the shipped default)"
+    )
+    policy_check.add_argument(
+        "--layer",
+        action="append",
+        default=[],
+        metavar="PATH",
+        help="an override layer, applied in order (repeat: district, then school)",
+    )
+
     inbox = sub.add_parser("inbox", help="a local webhook receiver that prints what arrives")
     inbox.add_argument("--host", default="127.0.0.1")
     inbox.add_argument("--port", type=int, default=8099)
@@ -152,6 +174,8 @@ def _dispatch(args: argparse.Namespace) -> int:
     command = args.command
     if command == "score":
         return _cmd_score(args)
+    if command == "policy":
+        return _cmd_policy_check(args)
     if command == "inbox":
         from .inbox import run_inbox
 
@@ -214,6 +238,37 @@ def _cmd_score(args: argparse.Namespace) -> int:
     out["instrument"] = out.pop("instrument_id")
     out["subscales"] = {s["subscale_id"]: s for s in out["subscales"]}
     print(json.dumps(out, ensure_ascii=False, indent=2))
+    return 0
+
+
+def _cmd_policy_check(args: argparse.Namespace) -> int:
+    from instruments import default_catalogue
+    from triage import PolicyError, check_safety_floor, load_policy_layers
+
+    base = Path(args.path) if args.path else None
+    layers = [Path(layer) for layer in args.layer]
+    try:
+        policy = load_policy_layers(base, layers)
+    except PolicyError as exc:
+        _err(str(exc))
+        return 1
+    instruments = list(default_catalogue().values())
+    problems = check_safety_floor(policy, instruments)
+    name = args.path or "the shipped default policy"
+    if problems:
+        for problem in problems:
+            print(f"{problem.kind}: {problem}")
+        _err(
+            f"policy {policy.version} ({name}) is below the safety floor: "
+            f"{len(problems)} problem{'s' if len(problems) != 1 else ''}"
+        )
+        return 1
+    flags = sum(len(instrument.scoring.flags) for instrument in instruments)
+    print(
+        f"ok: policy {policy.version} ({name}, {len(layers)} layer"
+        f"{'s' if len(layers) != 1 else ''}) is on the safety floor: {len(policy.rules)} rules, "
+        f"{len(instruments)} instruments, {flags} safety flags checked"
+    )
     return 0
 
 

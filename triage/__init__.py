@@ -120,6 +120,12 @@ from triage._policy_layers import (
     parse_policy_override,
 )
 from triage._result import TIER_ORDER, Reason, Tier, TriageResult
+from triage._safety_floor import (
+    SafetyFloorError,
+    SafetyProblem,
+    check_safety_floor,
+    require_safety_floor,
+)
 from triage._task_escalation import task_escalation_ladder
 
 __all__ = [
@@ -172,6 +178,8 @@ __all__ = [
     "ReferralStage",
     "ReferralStageError",
     "ReviewReportTooShort",
+    "SafetyFloorError",
+    "SafetyProblem",
     "SchoolCalendar",
     "SchoolYear",
     "TaskDeadline",
@@ -190,6 +198,7 @@ __all__ = [
     "check_phone",
     "check_referral_advance",
     "check_review_report",
+    "check_safety_floor",
     "check_tier_change",
     "compute_deadlines",
     "count_report_characters",
@@ -212,6 +221,7 @@ __all__ = [
     "record_transition",
     "referral_follow_up",
     "referral_stage_next",
+    "require_safety_floor",
     "round_half_up",
     "sign",
     "task_escalation_ladder",

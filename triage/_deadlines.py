@@ -40,6 +40,8 @@ def _resolve(due: Due, start: datetime, calendar: SchoolCalendar) -> datetime:
     if due.counting == "clock":
         if due.until == "end_of_day":
             return calendar.end_of_local_day(start)
+        if due.until == "before_going_home":
+            return _before_going_home(start, calendar)
         if due.duration is None:
             raise ValueError(f"clock deadline needs a duration or until=end_of_day: {due!r}")
         days, clock = parse_duration(due.duration)
@@ -56,6 +58,21 @@ def _resolve(due: Due, start: datetime, calendar: SchoolCalendar) -> datetime:
     if clock:
         return calendar.add_school_hours(start, clock.total_seconds() / 3600)
     return calendar.add_school_days(start, days)
+
+
+def _before_going_home(start: datetime, calendar: SchoolCalendar) -> datetime:
+    """End of today's school hours if ``start`` is before it on a school day, else end of day.
+
+    Wall-clock counting: never later than the end of the local day of ``start``, whatever the
+    weekday, holiday or term.
+    """
+    day = calendar.local_date(start)
+    end_of_day = calendar.end_of_local_day(start)
+    if calendar.is_school_day(day):
+        _, school_end = calendar.school_day_bounds(day)
+        if start < school_end:
+            return min(school_end.astimezone(UTC), end_of_day)
+    return end_of_day
 
 
 def _next_term_start(due: Due, start: datetime, calendar: SchoolCalendar) -> datetime:

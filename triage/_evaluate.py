@@ -8,7 +8,7 @@ from typing import Literal, get_args
 
 import msgspec
 
-from scoring._result import Flag, ScoreResult
+from scoring._result import Flag, ScoreResult, SubscaleResult
 from triage._policy import Condition, Policy, Rule
 from triage._result import TIER_ORDER, Reason, Tier, TriageResult
 
@@ -88,6 +88,42 @@ def _flag_evidence(score: ScoreResult, flag: Flag) -> dict[str, str]:
     return evidence
 
 
+def _subscale_evidence(score: ScoreResult, subscale: SubscaleResult) -> dict[str, str]:
+    evidence = _score_evidence(score)
+    evidence["subscale_id"] = subscale.subscale_id
+    if subscale.score is not None:
+        evidence["subscale_score"] = _format_number(subscale.score)
+        evidence["subscale_score_rounded"] = str(round_half_up(subscale.score))
+    if subscale.t_score is not None:
+        evidence["subscale_t_score"] = _format_number(subscale.t_score)
+    if subscale.band is not None:
+        evidence["subscale_band"] = subscale.band
+    if subscale.prorated:
+        evidence["subscale_prorated"] = "true"
+    return evidence
+
+
+def _incomplete_evidence(score: ScoreResult) -> dict[str, str]:
+    """Evidence of an unscorable or invalid form: what was answered and what is missing.
+
+    Only values the scorer computed are reported: the number of answered items, the ids of
+    the missing ones, and the score (prorated, where the instrument's missing-data rule allows
+    it) of every subscale that could still be scored. No total is invented for the form.
+    """
+    evidence = _score_evidence(score)
+    evidence["answered_count"] = str(score.answered)
+    evidence["missing_count"] = str(len(score.missing))
+    evidence["missing_items"] = ",".join(score.missing)
+    scored = [s for s in score.subscales if s.status == "scored" and s.score is not None]
+    if scored:
+        evidence["scored_subscales"] = ",".join(
+            f"{s.subscale_id}={_format_number(s.score)}{'(prorated)' if s.prorated else ''}"
+            for s in scored
+            if s.score is not None
+        )
+    return evidence
+
+
 def _instrument_selected(cond: Condition, instrument_id: str) -> bool:
     if cond.instruments is not None:
         return instrument_id in cond.instruments
@@ -133,8 +169,16 @@ def _matches(
         elif cond.highest_band:
             if score.highest_band and score.band is not None:
                 yield _score_evidence(score)
-        elif cond.positive and score.positive is True:
-            yield _score_evidence(score)
+        elif cond.positive:
+            if score.positive is True:
+                yield _score_evidence(score)
+        elif cond.subscale_positive:
+            # Subscales of a voided form carry no result; the status rules cover that form.
+            for subscale in score.subscales:
+                if subscale.positive is True and subscale.status == "scored":
+                    yield _subscale_evidence(score, subscale)
+        elif cond.status is not None and score.status == cond.status:
+            yield _incomplete_evidence(score)
 
 
 def _check_inputs(

@@ -54,6 +54,7 @@ CaseTier = Literal["yellow", "orange", "red"]
 Counting = Literal["clock", "school"]
 FlagSeverityName = Literal["acute", "critical", "follow_up"]
 ObservationSeverityName = Literal["concern", "serious", "imminent_danger"]
+IncompleteStatus = Literal["unscorable", "invalid"]
 EscalationRole = Literal["school_lead", "district_officer"]
 
 _LADDER_ORDER: dict[str, int] = {"school_lead": 1, "district_officer": 2}
@@ -97,6 +98,13 @@ class Condition(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only
         the score is in its instrument's most severe band;
     ``positive``
         the score is at or above its instrument's screening cut-off;
+    ``subscale_positive``
+        a subscale of the score is at or above its own cut-off (one match per such subscale,
+        e.g. SCARED's five subscales, PSC-17's three);
+    ``status``
+        the score has this status: ``"unscorable"`` (too many blanks for the instrument's
+        missing-data rule) or ``"invalid"`` (a validity rule voided it), so that an
+        incomplete form is never silently green;
     ``observation_severity``
         a staff observation of this severity was recorded.
 
@@ -110,6 +118,8 @@ class Condition(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only
     total_at_most: int | None = None
     highest_band: bool | None = None
     positive: bool | None = None
+    subscale_positive: bool | None = None
+    status: IncompleteStatus | None = None
     observation_severity: ObservationSeverityName | None = None
     instruments: tuple[str, ...] | None = None
     except_instruments: tuple[str, ...] | None = None
@@ -133,7 +143,11 @@ class Due(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True)
 
     ``counting = "clock"``
         ``duration`` is elapsed time (ISO 8601, e.g. ``PT15M``); ``until = "end_of_day"`` is
-        23:59:59 local time of the starting day.
+        23:59:59 local time of the starting day; ``until = "before_going_home"`` is the end of
+        school hours when the start lies on a school day before its end of school hours (the
+        NIMH ASQ rule that a student who screens positive is not released until assessed),
+        else 23:59:59 local time of the starting day; either way within 24 hours of the start
+        on the wall clock, at any hour, weekend or holiday.
     ``counting = "school"``
         ``duration`` is either school hours (``PT1H``, counted inside school hours of school
         days) or school days (``P2D``: end of the 2nd school day after the starting day);
@@ -145,7 +159,7 @@ class Due(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True)
 
     counting: Counting
     duration: str | None = None
-    until: Literal["end_of_day", "next_term"] | None = None
+    until: Literal["end_of_day", "before_going_home", "next_term"] | None = None
     fallback: str | None = None
 
 
@@ -526,6 +540,8 @@ def _check_condition(cond: Condition, field: str, source: str) -> None:
         "total": cond.total_at_least is not None or cond.total_at_most is not None,
         "highest_band": cond.highest_band is not None,
         "positive": cond.positive is not None,
+        "subscale_positive": cond.subscale_positive is not None,
+        "status": cond.status is not None,
         "observation_severity": cond.observation_severity is not None,
     }
     given = [name for name, present in tests.items() if present]
@@ -534,13 +550,14 @@ def _check_condition(cond: Condition, field: str, source: str) -> None:
             source,
             field,
             "a condition needs exactly one test out of flag, flag_severity, "
-            "total_at_least/total_at_most, highest_band, positive, observation_severity; "
+            "total_at_least/total_at_most, highest_band, positive, subscale_positive, status, "
+            "observation_severity; "
             f"got {given or 'none'}",
         )
     test = given[0]
     if cond.flag is not None and not cond.flag:
         raise PolicyError(source, f"{field}.flag", "flag code must not be empty")
-    for name in ("highest_band", "positive"):
+    for name in ("highest_band", "positive", "subscale_positive"):
         if getattr(cond, name) is False:
             raise PolicyError(source, f"{field}.{name}", "only `true` is meaningful here")
     if cond.instruments is not None and cond.except_instruments is not None:
@@ -593,6 +610,10 @@ def _check_due(due: Due, field: str, source: str, *, allow_next_term: bool = Tru
                 f"{due.duration!r}: school counting takes either school days ('P2D') or "
                 "school hours ('PT2H'), not both",
             )
+    if due.until == "before_going_home" and due.counting != "clock":
+        raise PolicyError(
+            source, f"{field}.counting", "until before_going_home needs counting 'clock'"
+        )
     if due.until == "next_term":
         if not allow_next_term:
             raise PolicyError(source, f"{field}.until", "next_term is not allowed here")

@@ -30,14 +30,18 @@ Override file (format ``runxin.triage-policy-override/1``)::
 Two safety rules hold for every layer: a rule that gives red or fires on a flag (an acute or
 critical item, an unanswered critical item) cannot be switched off, since a critical item
 fires whatever the total; and red's deadlines count the clock, since a crisis does not wait
-for school hours. A malformed override fails with a :class:`~triage.PolicyError` naming the
-override file and the field in it.
+for school hours. Deadlines of a suicide pathway (every red pathway, orange ``suicide`` and any
+pathway a flag rule routes to, see :func:`~triage.check_safety_floor`) may only be tightened:
+a layer that counts one on school time or makes it longer than the layer below (or than the
+safety floor) is rejected, naming the layer and the field. A malformed override fails with a
+:class:`~triage.PolicyError` naming the override file and the field in it.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, Literal
 
@@ -58,6 +62,13 @@ from triage._policy import (
     _check_policy,
     _split_msgspec_error,
     load_policy,
+)
+from triage._safety_floor import (
+    FLOOR_ACKNOWLEDGE,
+    FLOOR_TASKS,
+    due_bound,
+    format_bound,
+    safety_pathways,
 )
 
 __all__ = [
@@ -357,8 +368,42 @@ def _apply_partial(base: Any, partial: Any) -> Any:
     return msgspec.structs.replace(base, **changes)
 
 
+def _check_tightening(
+    new: Due, old: Due, floor: timedelta | None, *, where: str, field: str, source: str
+) -> None:
+    """Reject a suicide-pathway deadline a layer loosens (school counting, or longer)."""
+    if new.counting != "clock":
+        raise PolicyError(
+            source,
+            f"{field}.counting",
+            f"{where} counts the wall clock in every layer (a suicide-risk answer does not "
+            "wait for school hours); this layer counts school time",
+        )
+    new_bound, old_bound = due_bound(new), due_bound(old)
+    if new_bound is None:  # pragma: no cover - clock dues always have a bound once checked
+        raise PolicyError(source, field, f"{where} needs a duration or until end_of_day")
+    if floor is not None and new_bound > floor:
+        raise PolicyError(
+            source,
+            field,
+            f"{where} may be at most {format_bound(floor)} on the wall clock (the safety floor); "
+            f"this layer sets up to {format_bound(new_bound)}",
+        )
+    if old_bound is not None and new_bound > old_bound:
+        raise PolicyError(
+            source,
+            field,
+            f"{where} may only be tightened by a layer: up to {format_bound(new_bound)} is "
+            f"longer than the {format_bound(old_bound)} below it",
+        )
+
+
 def _merge_tier(
-    tier_policy: TierPolicy, change: TierOverride, t_field: str, source: str
+    tier_policy: TierPolicy,
+    change: TierOverride,
+    t_field: str,
+    source: str,
+    guarded: frozenset[tuple[str, str]] = frozenset(),
 ) -> TierPolicy:
     by_id = {pathway.id: pathway for pathway in tier_policy.pathways}
     new_pathways: dict[str, Pathway] = dict(by_id)
@@ -384,7 +429,25 @@ def _merge_tier(
                     f"{t_change.kind!r} (it has {sorted(tasks_by_kind)}); an override cannot add "
                     "tasks",
                 )
+            if (change.tier, pathway.id) in guarded:
+                _check_tightening(
+                    t_change.due,
+                    task.due,
+                    FLOOR_TASKS.get(task.kind),
+                    where=f"the {task.kind} deadline of suicide pathway {change.tier}/{pathway.id}",
+                    field=f"{p_field}.tasks[{k_index}].due",
+                    source=source,
+                )
             new_tasks[t_change.kind] = msgspec.structs.replace(task, due=t_change.due)
+        if p_change.acknowledge is not None and (change.tier, pathway.id) in guarded:
+            _check_tightening(
+                p_change.acknowledge,
+                pathway.acknowledge,
+                FLOOR_ACKNOWLEDGE,
+                where=f"the acknowledgement of suicide pathway {change.tier}/{pathway.id}",
+                field=f"{p_field}.acknowledge",
+                source=source,
+            )
         acknowledge = p_change.acknowledge or pathway.acknowledge
         new_pathways[pathway.id] = msgspec.structs.replace(
             pathway,
@@ -493,6 +556,7 @@ def merge_policy(
             f"override must be a PolicyOverride or JSON text, got {type(override).__name__}"
         )
     tiers = list(base.tiers)
+    guarded = frozenset(safety_pathways(base))
     positions = {tier_policy.tier: index for index, tier_policy in enumerate(tiers)}
     for t_index, change in enumerate(override.tiers):
         position = positions.get(change.tier)
@@ -500,7 +564,7 @@ def merge_policy(
             raise PolicyError(
                 source, f"tiers[{t_index}].tier", f"the base policy has no tier {change.tier!r}"
             )
-        tiers[position] = _merge_tier(tiers[position], change, f"tiers[{t_index}]", source)
+        tiers[position] = _merge_tier(tiers[position], change, f"tiers[{t_index}]", source, guarded)
     rules, disabled = base.rules, base.disabled_rules
     if override.rules is not None:
         rules, disabled = _switch_rules(rules, disabled, override.rules, source)

@@ -39,10 +39,26 @@ def load_runtime(settings: Settings, installed: Sequence[Instrument] = ()) -> Ru
     ``installed`` (definitions installed into the database). Policies: the base policy file
     (``RUNXIN_POLICY_PATH`` or the shipped default), then, from ``RUNXIN_POLICY_OVERRIDES_DIR``,
     the district layer ``district.json`` and one layer per school named ``<SCHOOL_CODE>.json``.
-    A malformed file fails start-up with the file and field named.
+    A malformed file fails start-up with the file and field named, and so does a policy (with
+    its layers) below the safety floor (:func:`triage.check_safety_floor`, checked against
+    every instrument of the catalogue): the service refuses to start rather than miss, delay or
+    configure away a suicide-risk answer.
+
+    Raises
+    ------
+    PolicyError
+        A policy file or layer is malformed or loosens a suicide-pathway deadline.
+    SafetyFloorError
+        The district's policy, or a school's, is below the safety floor; every problem is
+        listed.
     """
     from instruments import load_catalogue
-    from triage import load_policy_layers, merge_policy, parse_policy_override
+    from triage import (
+        load_policy_layers,
+        merge_policy,
+        parse_policy_override,
+        require_safety_floor,
+    )
 
     catalogue = load_catalogue(tuple(Path(p) for p in settings.instruments_dirs))
     if installed:
@@ -62,4 +78,11 @@ def load_runtime(settings: Settings, installed: Sequence[Instrument] = ()) -> Ru
         )
         for file in school_files
     }
+    base_name = str(base) if base is not None else "default"
+    district_name = " + ".join([base_name, *(str(layer) for layer in layers)])
+    require_safety_floor(policy, catalogue.values(), source=district_name)
+    for file in school_files:
+        require_safety_floor(
+            schools[file.stem], catalogue.values(), source=f"{district_name} + {file}"
+        )
     return Runtime(settings=settings, catalogue=catalogue, policy=policy, school_policies=schools)

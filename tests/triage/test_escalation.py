@@ -42,13 +42,15 @@ def test_red_ladder_escalates_every_15_minutes_at_any_hour() -> None:
     assert all(step.due_at.tzinfo is UTC for step in ladder)
 
 
-def test_orange_ladder_counts_school_hours() -> None:
+def test_orange_ladder_runs_on_the_wall_clock_over_a_weekend() -> None:
+    # Orange carries the suicide pathway: an unacknowledged case on a Friday evening reaches
+    # the district officer an hour after the school lead, not on Monday (issue 11).
     ladder = escalation_ladder(
         "orange", acknowledge_by=sh(2025, 3, 7, 17, 0), calendar=CAL, policy=POLICY
     )
     assert ladder_in_shanghai(ladder) == [
         (1, "school_lead", sh(2025, 3, 7, 17, 0)),
-        (2, "district_officer", sh(2025, 3, 10, 9, 0)),
+        (2, "district_officer", sh(2025, 3, 7, 18, 0)),
     ]
 
 

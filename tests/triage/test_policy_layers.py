@@ -81,7 +81,7 @@ def interview_due(policy: Policy) -> Any:
 def test_a_school_shortens_yellows_interview_deadline(tmp_path: Path) -> None:
     school = write(tmp_path, SHORTER_INTERVIEW, "school-y.json")
     policy = load_policy_layers(None, [school])
-    assert policy.version == "default-2025.2+school-y.1"
+    assert policy.version == "default-2026.1+school-y.1"
     # Ten school days from Monday 14 Sep (25 Sep is Mid-Autumn, the Sunday 20 Sep a make-up day).
     assert interview_due(POLICY) == sh(2026, 9, 28, 17)
     assert interview_due(policy) == sh(2026, 9, 20, 17)
@@ -92,7 +92,7 @@ def test_a_school_shortens_yellows_interview_deadline(tmp_path: Path) -> None:
         POLICY.tier_policy("yellow").pathway("elevated").acknowledge
     )
     assert "[school-y.1] Interview within a school week." in policy.description
-    assert POLICY.version == "default-2025.2"  # the base is not changed
+    assert POLICY.version == "default-2026.1"  # the base is not changed
 
 
 def test_layers_stack_district_then_school_and_name_every_version(tmp_path: Path) -> None:
@@ -114,7 +114,7 @@ def test_layers_stack_district_then_school_and_name_every_version(tmp_path: Path
     )
     school = write(tmp_path, SHORTER_INTERVIEW, "school-y.json")
     policy = load_policy_layers(DEFAULT_POLICY_PATH, [district, school])
-    assert policy.version == "default-2025.2+district-x.3+school-y.1"
+    assert policy.version == "default-2026.1+district-x.3+school-y.1"
     ladder = escalation_ladder(
         "yellow", acknowledge_by=sh(2026, 9, 15, 17), calendar=CAL_2026, policy=policy
     )
@@ -124,7 +124,7 @@ def test_layers_stack_district_then_school_and_name_every_version(tmp_path: Path
     assert evaluate([], policy=POLICY, observations=concern).tier == "yellow"
     assert [r.id for r in policy.disabled_rules] == ["observation_concern"]
     result = evaluate([], policy=policy, observations=[Observation("x", "serious")])
-    assert result.policy_version == "default-2025.2+district-x.3+school-y.1"
+    assert result.policy_version == "default-2026.1+district-x.3+school-y.1"
 
 
 def test_a_school_can_switch_a_rule_back_on() -> None:
@@ -380,7 +380,7 @@ def test_unreadable_override(tmp_path: Path) -> None:
 
 def test_parse_and_merge_accept_text_objects_and_name_the_source() -> None:
     override = parse_policy_override(json.dumps(SHORTER_INTERVIEW), source="db:overrides/7")
-    assert merge_policy(POLICY, override).version == "default-2025.2+school-y.1"
+    assert merge_policy(POLICY, override).version == "default-2026.1+school-y.1"
     with pytest.raises(PolicyError, match="db:overrides/7"):
         merge_policy(POLICY, json.dumps(layer("s.1", colour=1)), source="db:overrides/7")
     with pytest.raises(ValueError, match="PolicyOverride or JSON text"):

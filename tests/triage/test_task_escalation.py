@@ -38,14 +38,16 @@ def test_red_task_climbs_every_15_minutes_at_any_hour() -> None:
     assert all(step.due_at.tzinfo is UTC for step in ladder)
 
 
-def test_orange_task_waits_for_school_hours_across_national_day() -> None:
+def test_orange_task_escalates_on_the_wall_clock_across_national_day() -> None:
+    # The orange tier carries the suicide pathway, whose safety assessment must not wait for
+    # the end of a holiday: overdue orange tasks climb every hour on the clock (issue 11).
     ladder = task_escalation_ladder(
         sh(2026, 9, 30, 17), tier="orange", calendar=CAL_2026, policy=POLICY
     )
     assert shanghai(ladder) == [
         (1, "counsellor", sh(2026, 9, 30, 17)),
-        (2, "school_lead", sh(2026, 10, 8, 9)),
-        (3, "district_officer", sh(2026, 10, 8, 10)),
+        (2, "school_lead", sh(2026, 9, 30, 18)),
+        (3, "district_officer", sh(2026, 9, 30, 19)),
     ]
 
 

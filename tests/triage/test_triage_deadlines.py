@@ -84,20 +84,38 @@ def test_orange_suicide_late_friday_is_due_before_the_student_goes_home() -> Non
     deadlines = compute_deadlines(
         SUICIDE, submitted_at=sh(2025, 3, 7, 16, 30), calendar=CAL, policy=POLICY
     )
-    # One school hour would be Monday 08:30, but the safety assessment is due today at 17:00.
+    # One clock hour would be 17:30, but the safety assessment is due today at 17:00.
     assert deadlines.acknowledge_by == sh(2025, 3, 7, 17, 0)
     assert due(deadlines)["safety_assessment"] == sh(2025, 3, 7, 17, 0)
 
 
 def test_orange_suicide_submitted_at_home_on_friday_evening() -> None:
+    # default-2026.1 (issue 11): the suicide pathway counts the wall clock, so a Friday
+    # evening answer no longer waits for Monday's school hours.
     deadlines = compute_deadlines(
         SUICIDE, submitted_at=sh(2025, 3, 7, 20, 0), calendar=CAL, policy=POLICY
     )
     assert due(deadlines) == {
-        "acknowledge": sh(2025, 3, 10, 9, 0),
-        "safety_assessment": sh(2025, 3, 10, 17, 0),
-        "guardian_contact": sh(2025, 3, 10, 17, 0),
+        "acknowledge": sh(2025, 3, 7, 21, 0),
+        "safety_assessment": sh(2025, 3, 7, 23, 59, 59),
+        "guardian_contact": sh(2025, 3, 7, 23, 59, 59),
     }
+
+
+@pytest.mark.parametrize(
+    "submitted",
+    [
+        sh(2025, 3, 7, 18, 30),  # Friday evening
+        sh(2025, 3, 8, 3, 0),  # Saturday night
+        sh(2025, 3, 9, 23, 30),  # Sunday, late
+    ],
+)
+def test_orange_suicide_outside_school_hours_counts_the_clock(submitted: datetime) -> None:
+    deadlines = compute_deadlines(SUICIDE, submitted_at=submitted, calendar=CAL, policy=POLICY)
+    assert submitted < deadlines.acknowledge_by <= submitted + timedelta(hours=1)
+    for task in deadlines.tasks:
+        assert task.due_at <= submitted + timedelta(hours=24)
+        assert task.due_at.astimezone(SH).date() == submitted.date()
 
 
 def test_orange_severity() -> None:

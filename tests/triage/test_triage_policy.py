@@ -59,7 +59,7 @@ def rule_ids(result: TriageResult) -> list[str]:
 
 def test_default_policy_loads_and_is_versioned() -> None:
     assert isinstance(POLICY, Policy)
-    assert POLICY.version == "default-2025.2"
+    assert POLICY.version == "default-2026.1"
     assert load_policy(DEFAULT_POLICY_PATH) == POLICY
     assert {t.tier for t in POLICY.tiers} == {"yellow", "orange", "red"}
 
@@ -176,13 +176,18 @@ def test_critical_flag_fires_on_unscorable_form(status: ScoreStatus) -> None:
     [
         ("phq9", 9, "green", None),
         ("phq9", 10, "yellow", "phq_total_10"),
-        ("phq9", 19, "yellow", "phq_total_10"),
-        ("phq9", 20, "orange", "phq_total_20"),
-        ("phq9", 27, "orange", "phq_total_20"),
+        ("phq9", 14, "yellow", "phq_total_10"),
+        ("phq9", 15, "orange", "phq_total_15"),
+        ("phq9", 20, "orange", "phq_total_15"),
+        ("phq9", 27, "orange", "phq_total_15"),
         ("phq-a", 9.49, "green", None),
         ("phq-a", 9.5, "yellow", "phq_total_10"),
-        ("phq-a", 19.49, "yellow", "phq_total_10"),
-        ("phq-a", 19.5, "orange", "phq_total_20"),
+        ("phq-a", 14.49, "yellow", "phq_total_10"),
+        ("phq-a", 14.5, "orange", "phq_total_15"),
+        ("k10", 21, "green", None),
+        ("k10", 22, "yellow", "k10_total_22"),
+        ("k10", 29, "yellow", "k10_total_22"),
+        ("k10", 30, "orange", "k10_total_30"),
         ("gad7", 9, "green", None),
         ("gad7", 10, "yellow", "gad7_total_10"),
         ("gad7", 14, "yellow", "gad7_total_10"),
@@ -204,37 +209,60 @@ def test_total_boundaries_round_half_up(
         assert result.pathway == expected_pathway
 
 
-def test_prorated_nineteen_and_a_half_is_orange_with_both_total_reasons() -> None:
-    phq = score("phq9", 19.5, band="severe", prorated=True, highest_band=True, positive=True)
+def test_prorated_fourteen_and_a_half_is_orange_with_both_total_reasons() -> None:
+    phq = score("phq9", 14.5, band="moderately_severe", prorated=True, positive=True)
     result = evaluate([phq], policy=POLICY)
     assert result.tier == "orange"
-    assert rule_ids(result) == ["phq_total_20", "phq_total_10"]
+    assert rule_ids(result) == ["phq_total_15", "phq_total_10"]
     assert result.reasons[0].evidence == {
         "instrument_id": "phq9",
         "instrument_version": "1.0.0",
         "status": "scored",
-        "total": "19.5",
-        "total_rounded": "20",
-        "band": "severe",
+        "total": "14.5",
+        "total_rounded": "15",
+        "band": "moderately_severe",
         "prorated": "true",
     }
 
 
 def test_other_instrument_highest_band_is_orange_and_positive_is_yellow() -> None:
-    top = score("k10", 35, band="very_high", highest_band=True, positive=True)
+    top = score("rcads", 35, band="clinical", highest_band=True, positive=True)
     result = evaluate([top], policy=POLICY)
     assert (result.tier, result.pathway) == ("orange", "severity")
     assert rule_ids(result) == ["other_highest_band", "other_positive"]
-    above_cut = score("who5", 7, band="low", positive=True)
+    above_cut = score("ces-dc", 17, positive=True)
     assert rule_ids(evaluate([above_cut], policy=POLICY)) == ["other_positive"]
     assert evaluate([above_cut], policy=POLICY).tier == "yellow"
+
+
+@pytest.mark.parametrize(
+    ("instrument", "band", "highest", "tier", "rule"),
+    [
+        # Two-item screens: their top band is only "screen positive" (default-2026.1).
+        ("phq2", "positive", True, "yellow", "two_item_screen_positive"),
+        ("gad2", "positive", True, "yellow", "two_item_screen_positive"),
+        # WHO-5 is a well-being index: its lowest band is a screen positive, not severity.
+        ("who5", "likely_depression", True, "yellow", "other_positive"),
+        ("who5", "poor_wellbeing", False, "yellow", "other_positive"),
+        # K6's single cut-off (13) marks serious psychological distress (Kessler 2003).
+        ("k6", "serious_distress", True, "orange", "k6_positive"),
+    ],
+)
+def test_screen_positives_and_severe_ranges_follow_one_table(
+    instrument: str, band: str, highest: bool, tier: str, rule: str
+) -> None:
+    form = score(instrument, 4, band=band, highest_band=highest, positive=True)
+    result = evaluate([form], policy=POLICY)
+    assert result.tier == tier
+    assert result.reasons[0].rule_id == rule
+    assert "other_highest_band" not in rule_ids(result)
 
 
 def test_phq_and_gad_bands_do_not_double_count_as_other_instruments() -> None:
     phq = score("phq9", 22, band="severe", highest_band=True, positive=True)
     gad = score("gad7", 11, band="moderate", positive=True)
     assert rule_ids(evaluate([phq, gad], policy=POLICY)) == [
-        "phq_total_20",
+        "phq_total_15",
         "phq_total_10",
         "gad7_total_10",
     ]
@@ -245,13 +273,25 @@ def test_asq_positive_is_not_counted_again_as_other_positive() -> None:
     assert rule_ids(evaluate([asq], policy=POLICY)) == ["asq_positive"]
 
 
-@pytest.mark.parametrize("code", ["phq_item9_unanswered", "asq_unanswered"])
-def test_unanswered_critical_item_is_yellow(code: str) -> None:
+@pytest.mark.parametrize(
+    "code",
+    [
+        "phq_item9_unanswered",
+        "asq_unanswered",
+        "phqa_past_month_thoughts_unanswered",
+        "phqa_lifetime_attempt_unanswered",
+    ],
+)
+def test_unanswered_critical_item_is_a_positive_orange_suicide(code: str) -> None:
+    # default-2026.1 (issue 11): a blank critical question is a positive at its lowest
+    # severity (NIMH ASQ Toolkit: refusal to answer counts as a positive screen).
     form = score("phq9", 3, flags=((code, "follow_up", "phq9_9"),))
     result = evaluate([form], policy=POLICY)
-    assert (result.tier, result.pathway) == ("yellow", "elevated")
+    assert (result.tier, result.pathway) == ("orange", "suicide")
     assert result.reasons[0].rule_id == "critical_item_unanswered"
     assert result.reasons[0].evidence["flag"] == code
+    assert "critical question not answered" in result.reasons[0].text["en"]
+    assert "关键安全题未作答" in result.reasons[0].text["zh-CN"]
 
 
 def test_suicide_pathway_beats_severity_and_all_reasons_are_sorted() -> None:
@@ -270,11 +310,12 @@ def test_suicide_pathway_beats_severity_and_all_reasons_are_sorted() -> None:
     assert (result.tier, result.pathway) == ("orange", "suicide")
     assert rule_ids(result) == [
         "phq_item9_positive",
-        "phq_total_20",
+        "critical_item_unanswered",
+        "phq_total_15",
         "gad7_total_15",
         "phq_total_10",
         "gad7_total_10",
-        "critical_item_unanswered",
+        "incomplete_form",
     ]
     tiers = [TIER_ORDER[r.tier] for r in result.reasons]
     assert tiers == sorted(tiers, reverse=True)
@@ -353,6 +394,11 @@ def default_doc() -> dict[str, Any]:
     return data
 
 
+def rule_at(doc: dict[str, Any], rule_id: str) -> int:
+    """Index of rule ``rule_id`` in a policy document (so tests survive new rules)."""
+    return next(i for i, rule in enumerate(doc["rules"]) if rule["id"] == rule_id)
+
+
 def write(tmp_path: Path, doc: Any, name: str = "district.json") -> Path:
     path = tmp_path / name
     path.write_text(doc if isinstance(doc, str) else json.dumps(doc), encoding="utf-8")
@@ -362,7 +408,7 @@ def write(tmp_path: Path, doc: Any, name: str = "district.json") -> Path:
 def test_custom_policy_loads_with_its_version(tmp_path: Path) -> None:
     doc = default_doc()
     doc["version"] = "district-7-2025.2"
-    doc["rules"][11]["condition"]["total_at_least"] = 8
+    doc["rules"][rule_at(doc, "phq_total_10")]["condition"]["total_at_least"] = 8
     policy = load_policy(write(tmp_path, doc))
     assert policy.version == "district-7-2025.2"
     result = evaluate([score("phq9", 8)], policy=policy)
@@ -414,7 +460,7 @@ def mutate_two_tests(doc: dict[str, Any]) -> None:
 
 
 def mutate_total_without_instruments(doc: dict[str, Any]) -> None:
-    del doc["rules"][8]["condition"]["instruments"]
+    del doc["rules"][rule_at(doc, "phq_total_15")]["condition"]["instruments"]
 
 
 def mutate_missing_zh(doc: dict[str, Any]) -> None:
@@ -426,7 +472,7 @@ def mutate_duplicate_rule(doc: dict[str, Any]) -> None:
 
 
 def mutate_wrong_type(doc: dict[str, Any]) -> None:
-    doc["rules"][8]["condition"]["total_at_least"] = "twenty"
+    doc["rules"][rule_at(doc, "phq_total_15")]["condition"]["total_at_least"] = "twenty"
 
 
 def mutate_missing_version(doc: dict[str, Any]) -> None:
@@ -459,10 +505,10 @@ def mutate_ladder_down(doc: dict[str, Any]) -> None:
         (mutate_missing_fallback, "tiers[2].pathways[0].tasks[1].due.fallback", "fallback"),
         (mutate_unknown_pathway, "rules[4].pathway", "sucide"),
         (mutate_two_tests, "rules[0].condition", "exactly one test"),
-        (mutate_total_without_instruments, "rules[8].condition.instruments", "instruments"),
+        (mutate_total_without_instruments, "rules[9].condition.instruments", "instruments"),
         (mutate_missing_zh, "rules[5].text.zh-CN", "reason text"),
         (mutate_duplicate_rule, "rules[1].id", "repeated"),
-        (mutate_wrong_type, "rules[8].condition.total_at_least", "int"),
+        (mutate_wrong_type, "rules[9].condition.total_at_least", "int"),
         (mutate_missing_version, "version", "missing"),
         (mutate_missing_tier, "tiers", "yellow"),
         (mutate_bad_format, "format", "runxin.triage-policy"),
