@@ -12,7 +12,16 @@ structs and checked at load (see :mod:`instruments._validate`). Typical use::
 from ._catalogue import Catalogue, default_catalogue, load_catalogue
 from ._errors import DefinitionError, UnknownInstrumentError
 from ._loader import load_definition, parse_definition
-from ._model import LANGUAGES, Instrument, Item, LanguageInfo, Option
+from ._model import (
+    FALLBACK_LANGUAGE,
+    LANGUAGES,
+    RESPONDENTS,
+    Instrument,
+    Item,
+    LanguageInfo,
+    Option,
+    Respondent,
+)
 from ._spec import (
     AllOf,
     AnswerIs,
@@ -45,7 +54,9 @@ from ._spec import (
 )
 
 __all__ = [
+    "FALLBACK_LANGUAGE",
     "LANGUAGES",
+    "RESPONDENTS",
     "AllOf",
     "AnswerIs",
     "AnyOf",
@@ -72,6 +83,7 @@ __all__ = [
     "Option",
     "PositiveRule",
     "ProrateRule",
+    "Respondent",
     "RuleBand",
     "Scale",
     "ScoreIn",

@@ -13,6 +13,11 @@ LANGUAGES: tuple[str, ...] = ("en", "zh-CN")
 
 FALLBACK_LANGUAGE = "en"
 
+Respondent = Literal["self", "parent", "teacher"]
+"""Who answers the form: the student (``self``), a parent/guardian, or a teacher."""
+
+RESPONDENTS: tuple[str, ...] = ("self", "parent", "teacher")
+
 
 class LanguageInfo(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """Status of one language version of an instrument.
@@ -52,6 +57,10 @@ class Item(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 class Instrument(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """A versioned instrument definition: texts, options, licence and scoring spec.
 
+    ``min_age``/``max_age`` is the age range the instrument is validated for (``age_source``
+    cites it); ``respondent`` says who answers it (``respondent_source`` cites the form). A
+    definition written before ``respondent`` existed is a self-report form.
+
     Built only by :func:`instruments.load_definition` (or :func:`instruments.parse_definition`),
     which guarantees that every declared language has text for the title, the instructions,
     every item and every option, and that the scoring spec refers only to existing items.
@@ -69,8 +78,15 @@ class Instrument(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     items: tuple[Item, ...]
     scoring: ScoringSpec
     age_source: str = ""
+    respondent: Respondent = "self"
+    respondent_source: str = ""
     codes: dict[str, str] = msgspec.field(default_factory=dict)
     notes: tuple[str, ...] = ()
+
+    @property
+    def self_report(self) -> bool:
+        """Whether the student answers the form (not a parent or a teacher)."""
+        return self.respondent == "self"
 
     def resolve_language(self, requested: str) -> str:
         """Return ``requested`` if the instrument has text in it, else ``"en"``."""

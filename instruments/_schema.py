@@ -12,7 +12,7 @@ from typing import Literal
 
 import msgspec
 
-from ._model import LanguageInfo, Option
+from ._model import LanguageInfo, Option, Respondent
 from ._spec import ScoringSpec
 
 FORMAT_VERSION = 1
@@ -51,6 +51,8 @@ class DefinitionFile(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     items: tuple[ItemSpec, ...]
     scoring: ScoringSpec
     age_source: str = ""
+    respondent: Respondent = "self"
+    respondent_source: str = ""
     codes: dict[str, str] = msgspec.field(default_factory=dict)
     option_sets: dict[str, OptionSetSpec] = msgspec.field(default_factory=dict)
     notes: tuple[str, ...] = ()

@@ -77,6 +77,11 @@ class _Checker:
             raise self.fail("$.min_age", f"must be >= 0, got {raw.min_age}")
         if raw.max_age < raw.min_age:
             raise self.fail("$.max_age", f"{raw.max_age} is below min_age {raw.min_age}")
+        if raw.respondent != "self" and not raw.respondent_source.strip():
+            raise self.fail(
+                "$.respondent_source",
+                f"a {raw.respondent}-report form must cite where its respondent comes from",
+            )
         for name, option_set in raw.option_sets.items():
             self.option_set(f"$.option_sets.{name}", option_set)
         items = self.build_items(raw)
@@ -95,6 +100,8 @@ class _Checker:
             items=items,
             scoring=raw.scoring,
             age_source=raw.age_source,
+            respondent=raw.respondent,
+            respondent_source=raw.respondent_source,
             codes=dict(raw.codes),
             notes=raw.notes,
         )

@@ -156,12 +156,68 @@ def complete(source: str = NO_RULE) -> dict[str, Any]:
     return {"rule": "complete", "source": source}
 
 
+# Who answers each generated form (issue 11), with its source. A campaign refuses a parent- or
+# teacher-report form in a student battery.
+RESPONDENTS: dict[str, tuple[str, str]] = {
+    "phq2": (
+        "self",
+        "Self-report: items 1-2 of the self-administered PHQ-9 (Kroenke, Spitzer & Williams "
+        "2003, Med Care 41:1284; instruments.md section 2).",
+    ),
+    "gad2": (
+        "self",
+        "Self-report: items 1-2 of the GAD-7, 'a brief self-report scale' (Spitzer et al. 2006; "
+        "Kroenke et al. 2007; instruments.md section 2).",
+    ),
+    "ces-dc": (
+        "self",
+        "Self-report by the child: Weissman, Orvaschel & Padian 1980, 'Children's symptom and "
+        "social functioning self-report scales'; the instructions address the child ('how much "
+        "you have felt this way', instrument-texts.md section 8).",
+    ),
+    "scared": (
+        "self",
+        "The child version (instrument-texts.md section 9: 'SCARED - CHILD Version'); SCARED "
+        "has child and parent forms (instruments.md section 2) and only the child form is "
+        "shipped.",
+    ),
+    "psc17": (
+        "parent",
+        "PSC-17 parent report (instruments.md section 2: 'PSC-17 (parent report, ages 4-16)'); "
+        "the MGH form asks the parent to describe 'your child' (instrument-texts.md section "
+        "10). The youth self-report PSC-17-Y is not shipped.",
+    ),
+    "who5": (
+        "self",
+        "Self-report: the items are statements about the person answering ('I have felt ...', "
+        "instrument-texts.md section 6).",
+    ),
+    "k6": (
+        "self",
+        "Self-administered: Harvard NCS / US NHIS K6 (instrument-texts.md section 7, version A).",
+    ),
+    "k10": (
+        "self",
+        "Self-administered: the K10 uses all ten items of the self-administered Harvard NCS "
+        "form (instrument-texts.md section 7, version A); the items ask how often 'you' felt.",
+    ),
+}
+
+
 def document(**fields: Any) -> dict[str, Any]:
     order = [
         "format", "id", "version", "title", "instructions", "languages", "licence", "citation",
-        "min_age", "max_age", "age_source", "codes", "option_sets", "items", "scoring", "notes",
+        "min_age", "max_age", "age_source", "respondent", "respondent_source", "codes",
+        "option_sets", "items", "scoring", "notes",
     ]  # fmt: skip
-    fields = {"format": 1, "version": "1.0.0", **fields}
+    respondent, respondent_source = RESPONDENTS[fields["id"]]
+    fields = {
+        "format": 1,
+        "version": "1.0.0",
+        "respondent": respondent,
+        "respondent_source": respondent_source,
+        **fields,
+    }
     return {key: fields[key] for key in order if key in fields}
 
 
@@ -491,8 +547,8 @@ def psc17(ref: Reference) -> dict[str, Any]:
         "Child Health 1999;5:225-236.",
         min_age=4,
         max_age=16,
-        age_source="PSC-17 parent report, ages 4-16 (instruments.md section 2). The respondent "
-        "is the parent, not the student.",
+        age_source="PSC-17 parent report, ages 4-16 (instruments.md section 2): the age of the "
+        "child the parent reports on.",
         option_sets={
             "frequency": options(
                 [(v, {"en": label}) for v, label in enumerate(["Never", "Sometimes", "Often"])]

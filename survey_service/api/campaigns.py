@@ -33,9 +33,12 @@ async def campaign_create(
     clock: Now,
     rt: NamedDependency[Runtime],
 ) -> campaigns.CampaignOut:
-    return campaigns.campaign_out(
-        await campaigns.create_campaign(db, rt, staff, data, now=clock.now())
-    )
+    """Refused with 422 (nothing written) when a battery does not fit: an instrument outside
+    its age range for a grade, a parent- or teacher-report form, or no text in one of the
+    campaign's languages without ``allow_language_fallback``. ``warnings`` lists unvalidated
+    translations and allowed English fallbacks."""
+    campaign, warnings = await campaigns.create_campaign(db, rt, staff, data, now=clock.now())
+    return campaigns.campaign_out(campaign, warnings)
 
 
 @post(

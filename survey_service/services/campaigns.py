@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 import msgspec
 from sqlalchemy import select
 
-from instruments import UnknownInstrumentError
+from instruments import Instrument, UnknownInstrumentError
 
 from ..db import (
     AccessCode,
@@ -28,6 +28,7 @@ from ..security import digest, new_access_code, normalize_access_code
 from ..slips import Slip, render_slips_html
 from . import audit
 from .access import require_role, student_in_scope
+from .campaign_validity import Battery, age_on, check_batteries
 from .runtime import Runtime
 
 ORGANISERS = {"school_admin", "school_lead"}
@@ -41,7 +42,11 @@ class GradeBattery(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 
 
 class CampaignIn(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    """A campaign as a school sets it up."""
+    """A campaign as a school sets it up.
+
+    ``allow_language_fallback``: deliver an instrument in English where it has no text in one
+    of ``languages`` (refused otherwise; see :mod:`.campaign_validity`).
+    """
 
     name: str
     school_year: str
@@ -53,6 +58,21 @@ class CampaignIn(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     target_class_ids: list[uuid.UUID] | None = None
     languages: list[str] = msgspec.field(default_factory=lambda: ["zh-CN", "en"])
     results_visible_to_students: bool = False
+    allow_language_fallback: bool = False
+
+
+class CampaignWarning(msgspec.Struct, frozen=True):
+    """Something the school should know that does not stop the campaign (zh-CN and en).
+
+    ``code``: ``language_unvalidated`` (the text in ``language`` is not validated) or
+    ``language_fallback`` (no text in ``language``; given in English, as allowed).
+    """
+
+    code: str
+    instrument: str
+    language: str
+    status: str
+    message: dict[str, str]
 
 
 class CampaignOut(msgspec.Struct, frozen=True):
@@ -65,9 +85,12 @@ class CampaignOut(msgspec.Struct, frozen=True):
     batteries: list[GradeBattery]
     consent_rule: str
     target_class_ids: list[uuid.UUID] | None
+    languages: list[str] = msgspec.field(default_factory=list)
+    allow_language_fallback: bool = False
+    warnings: list[CampaignWarning] = msgspec.field(default_factory=list)
 
 
-def campaign_out(c: Campaign) -> CampaignOut:
+def campaign_out(c: Campaign, warnings: list[CampaignWarning] | None = None) -> CampaignOut:
     batteries = [msgspec.convert(b, GradeBattery) for b in c.grade_batteries]
     return CampaignOut(
         c.id,
@@ -79,13 +102,21 @@ def campaign_out(c: Campaign) -> CampaignOut:
         batteries,
         c.consent_rule,
         [uuid.UUID(str(i)) for i in c.target_class_ids] if c.target_class_ids is not None else None,
+        list(c.languages),
+        bool(c.allow_language_fallback),
+        list(warnings or []),
     )
 
 
 async def create_campaign(
     db: AsyncSession, rt: Runtime, user: StaffUser, data: CampaignIn, *, now: datetime
-) -> Campaign:
-    """Validate and create a campaign for the caller's school."""
+) -> tuple[Campaign, list[CampaignWarning]]:
+    """Validate and create a campaign for the caller's school; return it with its warnings.
+
+    Refused (422, nothing written) when a battery holds an instrument outside its age range for
+    one of its grades, a parent- or teacher-report form, or an instrument with no text in one of
+    the campaign's languages without ``allow_language_fallback`` (:mod:`.campaign_validity`).
+    """
     require_role(user, ORGANISERS, "create campaigns")
     if user.school_id is None:
         raise Unprocessable("only school staff create campaigns", code="no_school")
@@ -101,6 +132,7 @@ async def create_campaign(
     if data.consent_rule == "statutory_basis" and not (data.statutory_basis or "").strip():
         problems.append("statutory_basis: name the legal basis when no consent is asked")
     seen: set[int] = set()
+    known_batteries: list[Battery] = []
     for i, band in enumerate(data.batteries):
         if not band.grades or not band.instruments:
             problems.append(f"batteries[{i}]: grades and instruments must not be empty")
@@ -110,11 +142,13 @@ async def create_campaign(
             if grade in seen:
                 problems.append(f"batteries[{i}].grades: grade {grade} is in two bands")
             seen.add(grade)
+        found: list[Instrument] = []
         for instrument_id in band.instruments:
             try:
-                rt.catalogue.get(instrument_id)
+                found.append(rt.catalogue.get(instrument_id))
             except UnknownInstrumentError:
                 problems.append(f"batteries[{i}].instruments: unknown instrument {instrument_id!r}")
+        known_batteries.append(Battery(i, [g for g in band.grades if 1 <= g <= 12], found))
     if data.target_class_ids is not None:
         known = set(
             (
@@ -129,9 +163,25 @@ async def create_campaign(
     bad_lang = [lang for lang in data.languages if lang not in ("zh-CN", "en")]
     if bad_lang or not data.languages:
         problems.append("languages: use zh-CN and/or en")
+    validity = check_batteries(
+        known_batteries,
+        languages=[lang for lang in data.languages if lang in ("zh-CN", "en")],
+        allow_language_fallback=data.allow_language_fallback,
+        student_ages=await _student_ages(db, user.school_id, data),
+    )
+    problems.extend(p.message["en"] for p in validity.problems)
     if problems:
+        extra: dict[str, object] = {"problems": problems}
+        if validity.problems:
+            extra["errors"] = [p.as_dict() for p in validity.problems]
+        message = None
+        if validity.problems:  # the battery problems, for the school in zh-CN and en
+            message = {
+                "zh-CN": "；".join(p.message["zh-CN"] for p in validity.problems),
+                "en": "; ".join(p.message["en"] for p in validity.problems),
+            }
         raise Unprocessable(
-            "; ".join(problems), code="invalid_campaign", extra={"problems": problems}
+            "; ".join(problems), code="invalid_campaign", message=message, extra=extra
         )
     campaign = Campaign(
         id=uuid.uuid4(),
@@ -149,10 +199,47 @@ async def create_campaign(
         consent_rule=data.consent_rule,
         statutory_basis=data.statutory_basis,
         results_visible_to_students=data.results_visible_to_students,
+        allow_language_fallback=data.allow_language_fallback,
     )
     db.add(campaign)
     await db.flush()
-    return campaign
+    warnings = [
+        CampaignWarning(
+            code=w.code,
+            instrument=w.instrument,
+            language=str(w.details["language"]),
+            status=str(w.details["status"]),
+            message=dict(w.message),
+        )
+        for w in validity.warnings
+    ]
+    return campaign, warnings
+
+
+async def _student_ages(
+    db: AsyncSession, school_id: uuid.UUID, data: CampaignIn
+) -> dict[int, list[tuple[int, int]]]:
+    """Per grade, the ages (when the campaign opens, when it closes) of the active students of
+    the targeted classes who have a birth date, in the school's time zone."""
+    school = await db.get_one(School, school_id)
+    zone = ZoneInfo(school.timezone)
+    opens, closes = data.opens_at.astimezone(zone).date(), data.closes_at.astimezone(zone).date()
+    query = (
+        select(SchoolClass.grade, Student.birth_date)
+        .join(SchoolClass, SchoolClass.id == Student.class_id)
+        .where(
+            Student.school_id == school_id,
+            Student.status == "active",
+            Student.birth_date.is_not(None),
+        )
+    )
+    if data.target_class_ids is not None:
+        query = query.where(SchoolClass.id.in_(data.target_class_ids))
+    out: dict[int, list[tuple[int, int]]] = {}
+    for grade, birth in (await db.execute(query)).all():
+        if birth is not None:
+            out.setdefault(grade, []).append((age_on(birth, opens), age_on(birth, closes)))
+    return out
 
 
 def battery_for(campaign: Campaign, grade: int) -> list[str]:

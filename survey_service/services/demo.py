@@ -47,8 +47,15 @@ SCHOOLS = [
     ("DEMO-A", "润心实验中学", "Runxin Experimental Middle School"),
     ("DEMO-B", "润心第二中学", "Runxin No. 2 Middle School"),
 ]
-CLASSES = [(7, "七年级1班"), (7, "七年级2班"), (8, "八年级1班")]
-DEMO_BATTERY = ["phq-a", "gad7", "asq"]
+# Grades 8 and 9 (typically 13-15 years old; see services.campaign_validity.grade_ages): the
+# validated Chinese PHQ-9 and GAD-7 are set from age 13 (their definitions' age_source), so a
+# grade-7 class (12-13) would be outside their range. Birth dates below fit the grade.
+CLASSES = [(8, "八年级1班"), (8, "八年级2班"), (9, "九年级1班")]
+# The Chinese battery: the validated Chinese PHQ-9 (widely used with adolescents in China;
+# instruments.md section 4) and GAD-7, and the ASQ, which has no published Chinese text: it is
+# given in English with a notice (the campaign allows the fallback) and each result records
+# the language and its validation status.
+DEMO_BATTERY = ["phq9", "gad7", "asq"]
 
 
 def demo_calendar(now: datetime) -> tuple[str, CalendarDocument]:
@@ -73,6 +80,18 @@ def demo_calendar(now: datetime) -> tuple[str, CalendarDocument]:
         makeup_workdays=[],
     )
     return f"{y}-{y + 1}", doc
+
+
+def demo_birth_date(now: datetime, grade: int, rng: random.Random) -> date:
+    """A birth date typical of ``grade`` in the school year around ``now``.
+
+    Children start grade 1 in the September after they turn 6 (cut-off 31 August), so a
+    student of grade g was born between 1 September of year y-g-6 and 31 August of year y-g-5
+    (y: the year the school year starts): aged g+5 on 1 September, g+6 by the summer.
+    """
+    y = now.year if now.month >= 9 else now.year - 1
+    month, day = rng.randint(1, 12), rng.randint(1, 28)  # the same draws as before (names)
+    return date(y - grade - (6 if month >= 9 else 5), month, day)
 
 
 @dataclass
@@ -200,6 +219,7 @@ async def seed_demo(
             closes_at=now + timedelta(days=30),
             battery=list(DEMO_BATTERY),
             languages=["zh-CN", "en"],
+            allow_language_fallback=True,  # the ASQ has no Chinese text (see DEMO_BATTERY)
         )
         db.add(campaign)
         campaigns[school.id] = campaign
@@ -215,7 +235,7 @@ async def seed_demo(
             student_number=f"2026{i + 1:05d}",
             name=rng.choice(SURNAMES) + rng.choice(GIVEN),
             gender=rng.choice(["male", "female"]),
-            birth_date=date(2026 - 6 - klass.grade, rng.randint(1, 12), rng.randint(1, 28)),
+            birth_date=demo_birth_date(now, klass.grade, rng),
         )
         db.add(student)
         await db.flush()

@@ -25,6 +25,7 @@ from ..db import (
     CrisisPlan,
     Observation,
     Referral,
+    Response,
     School,
     SchoolClass,
     Score,
@@ -87,6 +88,18 @@ async def student_file(
         )
     ).all():
         scores_by_session.setdefault(score.session_id, []).append(score)
+    # The language each result was given in and that text's validation status (issue 11);
+    # None for results stored before it was recorded.
+    given_in: dict[uuid.UUID, tuple[str | None, str | None]] = {
+        r.id: (r.language, r.language_status)
+        for r in (
+            await db.execute(
+                select(Response.id, Response.language, Response.language_status).where(
+                    Response.student_id == student.id
+                )
+            )
+        ).all()
+    }
     for s in sessions:
         summary: dict[str, Any] = {
             "campaign": campaigns[s.campaign_id].name,
@@ -103,6 +116,8 @@ async def student_file(
                     "total": sc.total,
                     "band": sc.band,
                     "flags": [f["code"] for f in sc.flags],
+                    "language": given_in.get(sc.response_id, (None, None))[0],
+                    "language_status": given_in.get(sc.response_id, (None, None))[1],
                 }
                 for sc in scores_by_session.get(s.id, [])
             ]

@@ -170,11 +170,11 @@ def runxin(*args: str, env: dict[str, str] | None = None) -> subprocess.Complete
 def battery_answers(
     asq: dict[str, int | None] | None = None, *, gad7: int = 0
 ) -> dict[str, dict[str, int | None]]:
-    """Answers for the demo battery: PHQ-A all 0, GAD-7 every item ``gad7``, ASQ as given."""
+    """Answers for the demo battery: PHQ-9 all 0, GAD-7 every item ``gad7``, ASQ as given."""
     phq: dict[str, int | None] = {f"item{i}": 0 for i in range(1, 10)}
-    phq.update(past_year=0, difficulty=0, past_month_thoughts=0, lifetime_attempt=0)
+    phq.update(difficulty=0)
     return {
-        "phq-a": phq,
+        "phq9": phq,
         "gad7": {f"item{i}": gad7 for i in range(1, 8)},
         "asq": asq if asq is not None else {"q1": 0, "q2": 0, "q3": 0, "q4": 0},
     }

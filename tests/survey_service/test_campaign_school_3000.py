@@ -61,7 +61,8 @@ def test_campaign_for_3000_students(database_url: str, tmp_path: Path) -> None:
                 "school_year": "2026-2027",
                 "opens_at": T0.isoformat(),
                 "closes_at": (T0 + timedelta(days=14)).isoformat(),
-                "batteries": [{"grades": [7, 8, 9], "instruments": ["phq-a", "gad7", "asq"]}],
+                "batteries": [{"grades": [8, 9], "instruments": ["phq9", "gad7", "asq"]}],
+                "allow_language_fallback": True,  # the ASQ has no Chinese text
             },
         ).json()["campaign_id"]
         classes = http.get(

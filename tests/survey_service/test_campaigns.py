@@ -147,15 +147,23 @@ def test_campaign_consent_batteries_slips_autosave_flags_coverage(env: Env, tmp_
             "school_year": "2026-2027",
             "opens_at": T0.isoformat(),
             "closes_at": (T0 + timedelta(days=14)).isoformat(),
+            # Each battery fits its grades' ages (grades 4-6 are 9-12: no PHQ/GAD, set from 13);
+            # WHO-5 and the ASQ have no Chinese text: given in English, as allowed here.
             "batteries": [
-                {"grades": [4, 5, 6], "instruments": ["phq2", "gad2", "asq"]},
-                {"grades": [7, 8, 9], "instruments": ["phq-a", "gad7", "asq"]},
+                {"grades": [4, 5, 6], "instruments": ["who5", "asq"]},
+                {"grades": [8, 9], "instruments": ["phq9", "gad7", "asq"]},
             ],
             "consent_rule": "guardian_under_14",
+            "allow_language_fallback": True,
         },
     )
     assert created.status_code == 201, created.text
     campaign = created.json()["campaign_id"]
+    assert created.json()["allow_language_fallback"] is True
+    assert {(w["code"], w["instrument"]) for w in created.json()["warnings"]} == {
+        ("language_fallback", "who5"),
+        ("language_fallback", "asq"),
+    }
 
     classes = env.http.get(
         "/api/v1/coverage", headers=lead, params={"campaign_id": campaign}
@@ -192,19 +200,19 @@ def test_campaign_consent_batteries_slips_autosave_flags_coverage(env: Env, tmp_
         if r.status_code == 201:
             started = r.json()
     assert started is not None
-    assert [b["instrument_id"] for b in started["battery"]] == ["phq2", "gad2", "asq"]
+    assert [b["instrument_id"] for b in started["battery"]] == ["who5", "asq"]
 
     # Autosave, then resume on another device: the answers come back.
     auth = {"Authorization": f"Bearer {started['session_token']}"}
     url = f"/api/v1/student/sessions/{started['session_id']}"
     bad_save = env.http.put(
-        f"{url}/answers", headers=auth, json={"answers": {"phq2": {"item1": 9}}}
+        f"{url}/answers", headers=auth, json={"answers": {"who5": {"item1": 9}}}
     )
     assert bad_save.status_code == 422 and "item1" in bad_save.json()["detail"]
     saved = env.http.put(
-        f"{url}/answers", headers=auth, json={"answers": {"phq2": {"item1": 1, "item2": 0}}}
+        f"{url}/answers", headers=auth, json={"answers": {"who5": {"item1": 1, "item2": 0}}}
     )
-    assert saved.status_code == 200 and saved.json()["answers"]["phq2"]["item1"] == 1
+    assert saved.status_code == 200 and saved.json()["answers"]["who5"]["item1"] == 1
     code_used = next(
         c
         for c in codes
@@ -212,15 +220,14 @@ def test_campaign_consent_batteries_slips_autosave_flags_coverage(env: Env, tmp_
         in (200, 201)
     )
     resumed = env.http.post("/api/v1/student/sessions", json={"access_code": code_used}).json()
-    assert resumed["resumed"] is True and resumed["saved_answers"]["phq2"] == {
+    assert resumed["resumed"] is True and resumed["saved_answers"]["who5"] == {
         "item1": 1,
         "item2": 0,
     }
 
     # Submit at once (speeding) — the result still triages.
     answers: dict[str, Any] = {
-        "phq2": {"item1": 1, "item2": 0},
-        "gad2": {"item1": 0, "item2": 0},
+        "who5": {"item1": 3, "item2": 3, "item3": 3, "item4": 3, "item5": 3},  # 15: green
         "asq": {"q1": 0, "q2": 0, "q3": 0, "q4": 0, "q5": None},
     }
     sub = env.http.post(

@@ -20,8 +20,8 @@ SECRET = "whsec-e2e"
 
 def _answers(asq: dict[str, int | None]) -> dict[str, dict[str, int | None]]:
     phq = {f"item{i}": 0 for i in range(1, 10)}
-    phq.update(past_year=0, difficulty=0, past_month_thoughts=0, lifetime_attempt=0)
-    return {"phq-a": phq, "gad7": {f"item{i}": 0 for i in range(1, 8)}, "asq": asq}
+    phq.update(difficulty=0)
+    return {"phq9": phq, "gad7": {f"item{i}": 0 for i in range(1, 8)}, "asq": asq}
 
 
 async def _worker_pass(settings, now):  # type: ignore[no-untyped-def]
@@ -51,7 +51,7 @@ def test_acute_asq_is_signed_escalated_and_stopped_by_acknowledge(database_url: 
             )
             assert started.status_code == 201, started.text
             session = started.json()
-            assert [b["instrument_id"] for b in session["battery"]] == ["phq-a", "gad7", "asq"]
+            assert [b["instrument_id"] for b in session["battery"]] == ["phq9", "gad7", "asq"]
 
             submitted = http.post(
                 f"/api/v1/student/sessions/{session['session_id']}/submission",

@@ -57,10 +57,10 @@ def env(database_url: str) -> Iterator[Env]:
     clock = ManualClock(T0)
     with live_server(create_app(settings, clock=clock)) as base:
         with httpx.Client(base_url=base, timeout=15) as http:
-            # School A: students 0-2 and 6-8 (classes 7-1, 7-2, 8-1); school B: the others.
-            api_submit(http, codes[2], battery_answers(gad7=2))  # yellow, class 8-1
-            api_submit(http, codes[1], battery_answers(gad7=3))  # orange, class 7-2
-            api_submit(http, codes[0], battery_answers(RED))  # red, class 7-1
+            # School A: students 0-2 and 6-8 (classes 8-1, 8-2, 9-1); school B: the others.
+            api_submit(http, codes[2], battery_answers(gad7=2))  # yellow, class 9-1
+            api_submit(http, codes[1], battery_answers(gad7=3))  # orange, class 8-2
+            api_submit(http, codes[0], battery_answers(RED))  # red, class 8-1
             api_submit(http, codes[3], battery_answers(gad7=2))  # school B
         yield Env(base, codes, clock, database_url)
 
@@ -136,7 +136,7 @@ def test_queue_by_deadline_then_tier_with_filters_and_overdue(env: Env) -> None:
         assert [t for _, t, _ in env.queue(http, "?tier=yellow")] == ["yellow"]
         assert env.queue(http, "?state=acknowledged") == []
         page = http.get("/staff/queue").text
-        class_72 = re.search(r'<option value="([0-9a-f-]{36})">七年级2班</option>', page)
+        class_72 = re.search(r'<option value="([0-9a-f-]{36})">八年级2班</option>', page)
         assert class_72 is not None
         assert [t for _, t, _ in env.queue(http, f"?class={class_72.group(1)}")] == ["orange"]
         assert "还剩" in page and "已逾期" not in page
@@ -238,7 +238,7 @@ def test_head_teacher_sees_completion_and_tasks_never_scores(env: Env) -> None:
         other = sql(
             env.database_url,
             "SELECT s.id FROM students s JOIN classes k ON k.id = s.class_id "
-            "WHERE k.name = '七年级2班' LIMIT 1",
+            "WHERE k.name = '八年级2班' LIMIT 1",
         )[0][0]
         other = uid(other)
         assert http.get(f"/staff/students/{other}").status_code == 404
@@ -281,7 +281,7 @@ def test_scoping_and_dashboards_and_exports(env: Env) -> None:
         assert page.status_code == 200 and '<svg class="chart"' in page.text
         assert 'role="img"' in page.text and "<title" in page.text
         assert "&lt;5" in page.text or "<5" in page.text  # small cells suppressed
-        assert "七年级1班" in page.text
+        assert "八年级1班" in page.text
         coverage = http.get("/staff/exports/coverage.csv")
         assert coverage.status_code == 200 and coverage.headers["content-type"].startswith(
             "text/csv"

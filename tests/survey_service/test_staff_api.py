@@ -16,7 +16,7 @@ T0 = datetime(2026, 9, 7, 2, 0, tzinfo=UTC)
 
 def _answers(asq: dict[str, int | None], phq9: int = 0, gad: int = 0) -> dict[str, object]:
     phq: dict[str, int | None] = {f"item{i}": 0 for i in range(1, 10)}
-    phq.update(past_year=0, difficulty=0, past_month_thoughts=0, lifetime_attempt=0)
+    phq.update(difficulty=0)
     for i in range(1, 10):
         if phq9 > 0:
             take = min(3, phq9) if i != 9 else 0
@@ -27,7 +27,7 @@ def _answers(asq: dict[str, int | None], phq9: int = 0, gad: int = 0) -> dict[st
         take = min(3, gad)
         g[f"item{i}"] = take
         gad -= take
-    return {"answers": {"phq-a": phq, "gad7": g, "asq": asq}}
+    return {"answers": {"phq9": phq, "gad7": g, "asq": asq}}
 
 
 def _screen(http: httpx.Client, code: str, body: object) -> None:

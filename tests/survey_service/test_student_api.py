@@ -19,9 +19,9 @@ TABLES = ("responses", "scores", "triage_results", "cases", "outbox", "idempoten
 
 def _answers(**override: dict[str, int | None]) -> dict[str, dict[str, int | None]]:
     phq: dict[str, int | None] = {f"item{i}": 0 for i in range(1, 10)}
-    phq.update(past_year=0, difficulty=0, past_month_thoughts=0, lifetime_attempt=0)
+    phq.update(difficulty=0)
     base: dict[str, dict[str, int | None]] = {
-        "phq-a": phq,
+        "phq9": phq,
         "gad7": {f"item{i}": 0 for i in range(1, 8)},
         "asq": {"q1": 0, "q2": 0, "q3": 0, "q4": 0, "q5": None},
     }
@@ -142,8 +142,8 @@ def test_expired_code_is_gone(env: Env) -> None:
         ({"answers": {**_answers(), "nope": {"q1": 1}}}, 422, "nope"),
         ({"answers": {k: v for k, v in _answers().items() if k != "asq"}}, 422, "asq"),
         ({"answers": _answers(gad7={"item9": 1})}, 422, "item9"),
-        ({"answers": _answers(phq_a={"item3": 4})}, 422, "item3"),
-        ({"answers": _answers(phq_a={"item3": -1})}, 422, "item3"),
+        ({"answers": _answers(phq9={"item3": 4})}, 422, "item3"),
+        ({"answers": _answers(phq9={"item3": -1})}, 422, "item3"),
         ({"answers": _answers(gad7={"item2": 1.5})}, 422, "item2"),
         ({"answers": _answers(gad7={"item2": "2"})}, 422, "item2"),
         ({"answers": _answers(gad7={"item2": True})}, 422, "item2"),
@@ -223,6 +223,6 @@ def test_openapi_lists_the_api(env: Env) -> None:
 
 def test_item9_with_low_total_opens_a_case(env: Env) -> None:
     s = env.start()
-    assert env.submit(s, {"answers": _answers(phq_a={"item9": 1})}).status_code == 201
+    assert env.submit(s, {"answers": _answers(phq9={"item9": 1})}).status_code == 201
     counts = env.counts()
     assert counts["cases"] == 1  # PHQ item 9 ≥ 1 opens a case whatever the total
