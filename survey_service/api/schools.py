@@ -1,17 +1,18 @@
-"""School settings endpoints: the school calendar per school year."""
+"""School settings endpoints: the school calendar per school year, the on-call rota."""
 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 import msgspec
-from litestar import put
+from litestar import get, put
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
 
 from ..clock import Clock
 from ..db import AsyncSession, StaffUser
-from ..services import calendars
+from ..services import calendars, on_call
 
 
 class CalendarOut(msgspec.Struct, frozen=True):
@@ -46,4 +47,31 @@ async def calendar_put(
     )
 
 
-ROUTES = [calendar_put]
+@get(
+    "/api/v1/schools/{school_code:str}/on-call",
+    tags=["schools"],
+    summary="The school's on-call rota for suicide-pathway cases outside school hours",
+)
+async def on_call_get(
+    school_code: FromPath[str], db: NamedDependency[AsyncSession], staff: NamedDependency[StaffUser]
+) -> on_call.OnCallOut:
+    return await on_call.get_on_call(db, staff, school_code)
+
+
+@put(
+    "/api/v1/schools/{school_code:str}/on-call",
+    tags=["schools"],
+    status_code=200,
+    summary="Set the school's on-call rota (who, which channel, which hours)",
+)
+async def on_call_put(
+    school_code: FromPath[str],
+    data: JSONBody[dict[str, Any]],
+    db: NamedDependency[AsyncSession],
+    staff: NamedDependency[StaffUser],
+    clock: NamedDependency[Clock],
+) -> on_call.OnCallOut:
+    return await on_call.put_on_call(db, staff, school_code, data, now=clock.now())
+
+
+ROUTES = [calendar_put, on_call_get, on_call_put]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import dashboards, staff, student, teacher
+from . import dashboards, on_call, staff, student, teacher
 
 STUDENT_ROUTES: list[Any] = list(student.ROUTES)
-STAFF_ROUTER = staff.router(*teacher.ROUTES, *dashboards.ROUTES)
+STAFF_ROUTER = staff.router(*teacher.ROUTES, *dashboards.ROUTES, *on_call.ROUTES)

@@ -14,7 +14,9 @@ import msgspec
 from sqlalchemy import select
 
 from triage.channels import (
+    ON_CALL_ROLE,
     ChannelConfig,
+    ChannelConfigError,
     InAppChannel,
     RecipientRoute,
     SchoolChannels,
@@ -31,7 +33,13 @@ ROUTE_EDITORS = {"school_lead", "school_admin"}
 
 
 async def route_for(db: AsyncSession, school: School, role: str) -> RecipientRoute:
-    """The route for ``role`` at ``school`` (district routes for district officers)."""
+    """The route for ``role`` at ``school`` (district routes for district officers).
+
+    The on-call rota (``on_call``) is paged on any channel of the school: its route holds
+    every channel of the school's routes (see :func:`school_channels`).
+    """
+    if role == ON_CALL_ROLE:
+        return await on_call_route(db, school)
     row: NotificationRoutes | None
     if role == "district_officer":
         row = await db.scalar(
@@ -66,6 +74,50 @@ async def _default_route(db: AsyncSession, school: School, role: str) -> Recipie
 
 def channel_named(route: RecipientRoute, name: str) -> ChannelConfig | None:
     return next((c for c in route.channels if c.name == name), None)
+
+
+#: The roles whose routes make up a school's channels (the on-call rota may use any of them).
+SCHOOL_ROLES = ("school_lead", "counsellor", "school_admin", "head_teacher")
+
+
+async def school_routes(db: AsyncSession, school: School) -> dict[str, RecipientRoute]:
+    """The school's route per school role (configured, else the default)."""
+    return {role: await route_for(db, school, role) for role in SCHOOL_ROLES}
+
+
+async def school_channels(db: AsyncSession, school: School) -> tuple[ChannelConfig, ...]:
+    """Every channel of the school's routes, each name once (first one wins)."""
+    row = await db.scalar(
+        select(NotificationRoutes).where(NotificationRoutes.school_id == school.id)
+    )
+    configured = parse_school_channels(row.document).routes if row is not None else ()
+    found: dict[str, ChannelConfig] = {}
+    for route in configured:
+        for channel in route.channels:
+            found.setdefault(channel.name, channel)
+    for role in ("school_lead", "counsellor"):  # the default routes of the default rota
+        for channel in (await route_for(db, school, role)).channels:
+            found.setdefault(channel.name, channel)
+    return tuple(found.values())
+
+
+async def on_call_route(db: AsyncSession, school: School) -> RecipientRoute:
+    """The on-call rota's route: every channel of the school (fallbacks as configured)."""
+    channels = await school_channels(db, school)
+    try:
+        return RecipientRoute(role=ON_CALL_ROLE, channels=channels)
+    except ChannelConfigError:  # two routes' same-named channels disagree on fallbacks
+        plain = tuple(msgspec.structs.replace(c, fallback=None) for c in channels)
+        return RecipientRoute(role=ON_CALL_ROLE, channels=plain)
+
+
+def on_call_fallback(route: RecipientRoute, failed: str) -> ChannelConfig | None:
+    """Where an on-call page goes after ``failed`` failed for good: only its explicit
+    ``fallback`` (the on-call route's order means nothing); ``None`` otherwise."""
+    channel = channel_named(route, failed)
+    if channel is None or channel.fallback is None:
+        return None
+    return channel_named(route, channel.fallback)
 
 
 async def recipients(db: AsyncSession, school: School, role: str) -> list[StaffUser]:

@@ -26,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from triage import DeliveryOutcome, Notification, Notifier, backoff_delay
 from triage.channels import (
+    ON_CALL_ROLE,
     ChannelConfig,
     ChannelDelivery,
     ContentError,
@@ -48,8 +49,8 @@ from ..db import (
     School,
     StaffUser,
 )
-from ..services.notifications import enqueue
-from ..services.routing import channel_named, route_for
+from ..services.notifications import enqueue, requeue_on_call
+from ..services.routing import channel_named, on_call_fallback, route_for
 from ..settings import Settings
 
 NEXT_ROLE = {"counsellor": ("school_lead", 1), "school_lead": ("district_officer", 2)}
@@ -374,10 +375,15 @@ class Dispatcher:
         )
         school = await db.get_one(School, row.school_id)
         route = await route_for(db, school, row.recipient_role)
-        fallback = next_channel(route, row.channel)
+        on_call = row.recipient_role == ON_CALL_ROLE
+        fallback = (
+            on_call_fallback(route, row.channel) if on_call else next_channel(route, row.channel)
+        )
         deadline = _deadline(row.payload) or now
         base_key = row.dedup_key.rsplit(":", 2)[0]
-        if fallback is not None:
+        if fallback is not None and on_call:  # the same member, on the channel's fallback
+            await requeue_on_call(db, row, channel=fallback.name, now=now)
+        elif fallback is not None:
             await enqueue(
                 db,
                 school_id=row.school_id,

@@ -45,6 +45,21 @@ from triage.channels._message import (
     render_title,
     tier_label,
 )
+from triage.channels._on_call import (
+    ON_CALL_ROLE,
+    WEEKDAYS,
+    OnCallEntry,
+    OnCallError,
+    OnCallPick,
+    OnCallStaff,
+    OnCallWindow,
+    check_rota_channels,
+    needs_on_call,
+    on_call_recipients,
+    parse_rota,
+    rota_members,
+    window_text,
+)
 from triage.channels._routing import ChannelAttempt, MultiChannelNotifier, Recipient, RoutedOutcome
 from triage.channels._sms import DEFAULT_SMS_TEMPLATE, SmsGatewayNotifier, render_sms_text
 from triage.channels._webhook import WebhookChannelNotifier
@@ -52,6 +67,8 @@ from triage.channels._wecom import WeComRobotNotifier
 
 __all__ = [
     "DEFAULT_SMS_TEMPLATE",
+    "ON_CALL_ROLE",
+    "WEEKDAYS",
     "AddressKind",
     "ChannelAttempt",
     "ChannelConfig",
@@ -69,6 +86,11 @@ __all__ = [
     "Lang",
     "MultiChannelNotifier",
     "NotificationContent",
+    "OnCallEntry",
+    "OnCallError",
+    "OnCallPick",
+    "OnCallStaff",
+    "OnCallWindow",
     "Recipient",
     "RecipientRoute",
     "RoutedOutcome",
@@ -82,10 +104,14 @@ __all__ = [
     "WebhookChannel",
     "WebhookChannelNotifier",
     "build_notifier",
+    "check_rota_channels",
     "content_payload",
     "dingtalk_sign",
     "dingtalk_signed_url",
+    "needs_on_call",
     "next_channel",
+    "on_call_recipients",
+    "parse_rota",
     "parse_route",
     "parse_school_channels",
     "render_html",
@@ -93,5 +119,7 @@ __all__ = [
     "render_sms_text",
     "render_text",
     "render_title",
+    "rota_members",
     "tier_label",
+    "window_text",
 ]
