@@ -66,6 +66,42 @@ async def session_needs_urgent_help(db: AsyncSession, session_id: uuid.UUID) -> 
     return tier == "red"
 
 
+# Pathways on which the student is shown the help contacts first and prominently (issue 11).
+_SUICIDE_PATHWAYS = frozenset({"crisis", "suicide"})
+
+
+async def session_on_suicide_pathway(db: AsyncSession, session_id: uuid.UUID) -> bool:
+    """Whether this session's submission, or its saved answers triaged before it, fired a
+    suicide or crisis pathway (by any reason, also when an open case's tier was kept).
+
+    Only a yes/no for the thank-you page: which help to show first, never a score or tier.
+    """
+    rows = list(
+        (await db.scalars(select(TriageRecord).where(TriageRecord.session_id == session_id))).all()
+    )
+    session = await db.get(ScreeningSession, session_id)
+    if session is not None:
+        saved = await db.scalars(
+            select(TriageRecord).where(
+                TriageRecord.student_id == session.student_id,
+                TriageRecord.source == "saved_answers",
+            )
+        )
+        rows += [
+            r
+            for r in saved.all()
+            if any(
+                (reason.get("evidence") or {}).get("session_id") == str(session_id)
+                for reason in r.reasons
+            )
+        ]
+    return any(
+        r.pathway in _SUICIDE_PATHWAYS
+        or any(reason.get("pathway") in _SUICIDE_PATHWAYS for reason in r.reasons)
+        for r in rows
+    )
+
+
 @dataclass(frozen=True)
 class QueueRow:
     case_id: uuid.UUID

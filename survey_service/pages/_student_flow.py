@@ -250,6 +250,43 @@ def parse_part(part: InstrumentOut, form: dict[str, str], *, complete: bool) -> 
     return answers
 
 
+# Flags whose items are critical questions: a blank one is asked about once (issue 11).
+_CRITICAL_FLAG_SEVERITIES = frozenset({"acute", "critical", "follow_up"})
+
+
+def critical_items(instrument: Instrument) -> frozenset[str]:
+    """The items of ``instrument`` that its critical flags are about.
+
+    An item named by an acute, critical or follow-up flag (PHQ-9/PHQ-A item 9, the PHQ-A's
+    suicide questions, ASQ q1–q4); a flag decided on the form's band (ASQ positive and acute)
+    makes every scored item critical (ASQ q1–q5).
+    """
+    items: set[str] = set()
+    for flag in instrument.scoring.flags:
+        if flag.severity not in _CRITICAL_FLAG_SEVERITIES:
+            continue
+        if flag.item is not None:
+            items.add(flag.item)
+        else:
+            items.update(instrument.scoring.scored_items)
+    return frozenset(items)
+
+
+def blank_critical(
+    instrument: Instrument, part: InstrumentOut, form: dict[str, str], saved: dict[str, Any]
+) -> list[str]:
+    """Critical items of this part the student left blank on the form, in form order, that
+    were not already skipped on purpose (saved as ``None`` by an earlier Next)."""
+    critical = critical_items(instrument)
+    return [
+        item.item_id
+        for item in part.items
+        if item.item_id in critical
+        and not form.get(f"item-{item.item_id}", "").strip()
+        and not (item.item_id in saved and saved[item.item_id] is None)
+    ]
+
+
 def parse_stamp(form: dict[str, str]) -> Stamp | None:
     """The save's stamp from the form: ``view`` (rendered into the page) and ``seq`` (set by
     the page's script; absent without JavaScript, when the post is the page's only save).

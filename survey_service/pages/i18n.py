@@ -46,6 +46,8 @@ TEXT: dict[str, dict[str, str]] = {
         "unanswered_ok": "不想回答的题目可以留空。你的答案在选择时或点击“下一步”时保存。",
         "autosaved": "已自动保存",
         "autosave_failed": "这一题暂时没能自动保存；点“下一步”时会一起保存。",
+        "critical_ask": "这道题对我们很重要。如果你愿意，请选择一个最符合你的答案；"
+        "如果不想回答，也可以直接点“下一步”。",
         "next": "下一步",
         "previous": "上一步",
         "save_exit": "保存，稍后继续",
@@ -74,6 +76,10 @@ TEXT: dict[str, dict[str, str]] = {
         "学校心理老师已经收到通知，马上会来找你。",
         "urgent_call": "如果你觉得自己马上会有危险，"
         "请立即拨打 110 或 120，或拨打 12356 心理援助热线。",
+        "support_title": "你不是一个人，随时可以找人聊聊",
+        "support_text": "谢谢你愿意告诉我们你的感受。学校心理老师会来找你聊一聊。"
+        "如果你现在就想找人说说话，不用等：可以拨打下面的电话，"
+        "或者去学校心理辅导室（绿色通道），也可以告诉一位你信任的老师或家长。",
         # staff: login
         "login_title": "教职工登录",
         "username": "用户名",
@@ -94,6 +100,41 @@ TEXT: dict[str, dict[str, str]] = {
         "nav_school": "学校概览",
         "nav_class": "我的班级",
         "nav_district": "区域概览",
+        # staff: on-call rota (issue 11)
+        "nav_on_call": "值班表",
+        "on_call_title": "校外时间值班表",
+        "on_call_intro": "红色和橙色的自杀风险个案不等上学时间：在放学后、周末和节假日"
+        "（调休上课日除外）开案或升级时，除了平时的通知对象，还会通知下面正在值班的人。"
+        "通知里只有等级、学校、班级、截止时间和链接，没有学生姓名、作答或分数。",
+        "on_call_members": "值班人员",
+        "on_call_default_applies": "目前没有设置值班表，使用默认值班。",
+        "on_call_nobody": "值班表没有对应到任何在职人员或可用通道，请检查。",
+        "on_call_who": "值班人",
+        "on_call_role": "身份",
+        "on_call_channel": "通知通道",
+        "on_call_channel_default": "本人的短信通道（没有则用第一个通道）",
+        "on_call_channels": "本校已配置的通道",
+        "on_call_hours": "值班时间",
+        "on_call_outside": "全部校外时间",
+        "on_call_edit": "修改值班表",
+        "on_call_form_hint": "每行一位值班人（或一类身份）。"
+        "勾选“全部校外时间”，或填写每周的值班时段"
+        "（结束早于开始表示跨夜，例如 18:00 到 08:00）。"
+        "上学时间内不会通知值班人。"
+        "把所有行的值班人留空并保存，即恢复默认值班。",
+        "on_call_entry": "第 {0} 行",
+        "on_call_by_role": "按身份",
+        "on_call_by_person": "指定人员",
+        "on_call_window": "每周值班时段",
+        "on_call_from": "从",
+        "on_call_to": "到",
+        "day_mon": "周一",
+        "day_tue": "周二",
+        "day_wed": "周三",
+        "day_thu": "周四",
+        "day_fri": "周五",
+        "day_sat": "周六",
+        "day_sun": "周日",
         # staff: queue
         "queue_title": "工作队列",
         "queue_intro": "本校未结案的个案，按截止时间排序，时间相同时等级高的在前。"
@@ -188,6 +229,9 @@ TEXT: dict[str, dict[str, str]] = {
         "results": "筛查结果",
         "scores_hidden": "筛查结果仅心理老师可见。",
         "instrument": "量表",
+        "result_languages": "作答语言",
+        "given_in": "作答语言：{0}（{1}）",
+        "given_in_unknown": "作答语言：未记录",
         "total": "总分",
         "band": "分段",
         "flags": "标记",
@@ -314,6 +358,8 @@ TEXT: dict[str, dict[str, str]] = {
         "autosaved": "Saved",
         "autosave_failed": "This answer could not be saved just now; it will be saved when you "
         "press Next.",
+        "critical_ask": "This question matters to us. If you are willing, choose the answer that "
+        "fits you best; if you would rather not answer, just press Next.",
         "next": "Next",
         "previous": "Previous",
         "save_exit": "Save and continue later",
@@ -343,6 +389,11 @@ TEXT: dict[str, dict[str, str]] = {
         "counsellor is being told now and will come to you.",
         "urgent_call": "If you feel you may be in danger right now, call 110 or 120 at once, "
         "or the 12356 psychological assistance hotline.",
+        "support_title": "You are not alone: you can talk to someone at any time",
+        "support_text": "Thank you for telling us how you feel. The school counsellor will "
+        "come and talk with you. If you want to talk to someone now, you do not have to wait: "
+        "call one of the numbers below, go to the school counselling room (the green channel), "
+        "or tell a teacher or parent you trust.",
         "login_title": "Staff sign-in",
         "username": "Username",
         "password": "Password",
@@ -361,6 +412,43 @@ TEXT: dict[str, dict[str, str]] = {
         "nav_school": "School overview",
         "nav_class": "My classes",
         "nav_district": "District overview",
+        # staff: on-call rota (issue 11)
+        "nav_on_call": "On call",
+        "on_call_title": "On-call rota outside school hours",
+        "on_call_intro": "Red and orange suicide-pathway cases do not wait for school hours: when "
+        "one is opened or escalated at night, at a weekend or on a holiday (make-up school days "
+        "excepted), the people on call below are told as well as the usual recipients. The "
+        "message holds only the tier, school, class, deadline and a link: never the student's "
+        "name, answers or scores.",
+        "on_call_members": "Who is on call",
+        "on_call_default_applies": "No rota is set: the default rota applies.",
+        "on_call_nobody": "The rota names no active staff member on an available channel; "
+        "please check it.",
+        "on_call_who": "Who",
+        "on_call_role": "Role",
+        "on_call_channel": "Channel",
+        "on_call_channel_default": "Their SMS channel (else their first channel)",
+        "on_call_channels": "Channels configured for this school",
+        "on_call_hours": "Hours",
+        "on_call_outside": "All hours outside school",
+        "on_call_edit": "Edit the rota",
+        "on_call_form_hint": "One person (or one role) per row. Tick “all hours outside school”, "
+        "or give weekly hours (an end before the start runs overnight, e.g. 18:00 to 08:00). "
+        "Nobody on call is paged during school hours. Leave every row's “who” empty and save to "
+        "restore the default rota.",
+        "on_call_entry": "Row {0}",
+        "on_call_by_role": "By role",
+        "on_call_by_person": "A person",
+        "on_call_window": "Weekly hours",
+        "on_call_from": "From",
+        "on_call_to": "to",
+        "day_mon": "Mon",
+        "day_tue": "Tue",
+        "day_wed": "Wed",
+        "day_thu": "Thu",
+        "day_fri": "Fri",
+        "day_sat": "Sat",
+        "day_sun": "Sun",
         "queue_title": "Case queue",
         "queue_intro": "Open cases of your school, by deadline, then higher tier first. The "
         "list is never sorted by score.",
@@ -453,6 +541,9 @@ TEXT: dict[str, dict[str, str]] = {
         "results": "Screening results",
         "scores_hidden": "Only counsellors see screening results.",
         "instrument": "Instrument",
+        "result_languages": "Language of each result",
+        "given_in": "Language: {0} ({1})",
+        "given_in_unknown": "Language: not recorded",
         "total": "Total",
         "band": "Band",
         "flags": "Flags",
@@ -632,6 +723,7 @@ LABELS: dict[str, dict[str, tuple[str, str]]] = {
     "event": {
         "opened": ("开案", "Opened"),
         "tier_raised": ("等级上调", "Tier raised"),
+        "pathway_raised": ("转入自杀风险路径", "Moved to the suicide-risk pathway"),
         "rescreened": ("再次筛查", "Screened again"),
         "acknowledged": ("已确认接案", "Acknowledged"),
         "escalated": ("已升级", "Escalated"),
@@ -661,6 +753,14 @@ LABELS: dict[str, dict[str, tuple[str, str]]] = {
         "open": ("未完成", "Open"),
         "done": ("已完成", "Done"),
         "cancelled": ("已取消", "Cancelled"),
+    },
+    "language": {
+        "zh-CN": ("中文", "Chinese"),
+        "en": ("英文", "English"),
+    },
+    "language_status": {
+        "validated": ("已验证", "validated"),
+        "unvalidated": ("未验证", "not validated"),
     },
     "session": {
         "none": ("未开始", "Not started"),

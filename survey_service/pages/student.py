@@ -4,7 +4,9 @@ No JavaScript is needed: every step is a plain form with a redirect after it (po
 get), so reloading never answers twice. Answers are saved on the server at every step; the
 thank-you page shows help contacts and never a score, band or tier. When the submission was
 triaged red, the case exists (same transaction) before the thank-you page is requested, and
-the page tells the student to stay with an adult.
+the page tells the student to stay with an adult; on a suicide pathway (red or orange, from the
+submission or from saved answers triaged before it) the help contacts come first. A critical
+question left blank is asked about once, gently, before Next goes on (issue 11).
 """
 
 from __future__ import annotations
@@ -156,6 +158,16 @@ async def part(
     if flow is None or not 1 <= n <= len(flow.battery):
         return redirect(f"/s/{code}")
     instrument = flow.battery[n - 1]
+    saved = flow.saved.get(instrument.instrument_id, {})
+    asking: list[str] = []
+    if request.query_params.get("ask") == "1":
+        # Next was pressed with a critical question blank: ask once, at that question.
+        critical = flow_.critical_items(rt.catalogue.get(instrument.instrument_id))
+        asking = [
+            i.item_id
+            for i in instrument.items
+            if i.item_id in critical and saved.get(i.item_id) is None
+        ]
     return _page(
         request,
         "student_part.html",
@@ -166,9 +178,10 @@ async def part(
         total=len(flow.battery),
         part=instrument,
         battery=flow.battery,
-        saved=flow.saved.get(instrument.instrument_id, {}),
+        saved=saved,
         answered=flow.answered(instrument.instrument_id),
         view=flow.version,
+        asking=asking,
     )
 
 
@@ -191,10 +204,28 @@ async def part_save(
         return redirect(f"/s/{code}")
     instrument = flow.battery[n - 1]
     nav = data.get("nav", "next")
-    answers = flow_.parse_part(instrument, data, complete=nav in {"next", "review"})
+    forward = nav in {"next", "review"}
+    # A critical question left blank: show the part once more with a gentle note there; the
+    # page carries ``asked=1``, so the second Next goes through (and saves the blank as
+    # skipped on purpose). Nothing is lost meanwhile: the given answers are saved now.
+    ask = (
+        forward
+        and data.get("asked") != "1"
+        and bool(
+            flow_.blank_critical(
+                rt.catalogue.get(instrument.instrument_id),
+                instrument,
+                data,
+                flow.saved.get(instrument.instrument_id, {}),
+            )
+        )
+    )
+    answers = flow_.parse_part(instrument, data, complete=forward and not ask)
     stamp = flow_.parse_stamp(data)
     if answers:
         await flow_.save(db, rt, flow, {instrument.instrument_id: answers}, clock.now(), stamp)
+    if ask:
+        return redirect(f"/s/{code}/q/{n}?ask=1#ask")
     if nav == "stay":  # the page's script saving one answer as it is chosen
         return Response(content=None, status_code=204, headers=dict(SECURITY_HEADERS))
     if nav == "exit":
@@ -296,7 +327,10 @@ async def thanks(
     if flow is None or flow.status != "submitted":
         return redirect(f"/s/{code}")
     urgent = await _queries.session_needs_urgent_help(db, flow.session_id)
-    return _page(request, "student_thanks.html", lang, flow, urgent=urgent)
+    # Red, or the suicide pathway from the submission or the saved answers: the help contacts
+    # come first on the page (never a score, band or tier).
+    support = urgent or await _queries.session_on_suicide_pathway(db, flow.session_id)
+    return _page(request, "student_thanks.html", lang, flow, urgent=urgent, support=support)
 
 
 ROUTES = [autosave_js, notice, declined, part, part_save, saved, review, thanks]

@@ -42,6 +42,8 @@ from .runtime import Runtime
 OPEN_STATES = ("open", "acknowledged", "assessing", "intervening", "monitoring", "referred")
 CASE_READERS = {"counsellor", "school_lead", "district_officer"}
 CASE_ACKNOWLEDGERS = {"counsellor", "school_lead", "district_officer"}
+# Pathways about suicide risk: the red crisis and the orange suicide pathway.
+SUICIDE_PATHWAYS = ("crisis", "suicide")
 
 
 def as_tier(value: str) -> triage.Tier:
@@ -150,8 +152,11 @@ async def open_or_update_case(
 ) -> Case:
     """Open a case for a tier of yellow or above, or raise the open case's tier.
 
-    A higher tier on an open case restarts acknowledgement and escalation for that tier; a
-    lower or equal result only records a ``rescreened`` event (a tier is never lowered here).
+    A higher tier on an open case restarts acknowledgement and escalation for that tier; so
+    does the same tier on a suicide pathway when the open case is on another (e.g. an orange
+    ``severity`` case that now has a suicide answer or a self-harm observation: the suicide
+    pathway's wall-clock deadlines and on-call paging apply, issue 11). Any other lower or
+    equal result only records a ``rescreened`` event (a tier is never lowered here).
     """
     calendar, school_year = await school_calendar(db, school, now)
     policy = rt.policy_for(school.code)
@@ -161,7 +166,14 @@ async def open_or_update_case(
     )
     reasons = [msgspec.to_builtins(r) for r in result.reasons]
     if open_case is not None:
-        if triage.TIER_ORDER[result.tier] <= triage.TIER_ORDER[open_case.tier]:
+        pathway_raised = (
+            result.tier == open_case.tier
+            and result.pathway in SUICIDE_PATHWAYS
+            and open_case.pathway not in SUICIDE_PATHWAYS
+        )
+        if triage.TIER_ORDER[result.tier] <= triage.TIER_ORDER[open_case.tier] and (
+            not pathway_raised
+        ):
             db.add(
                 CaseEvent(
                     case_id=open_case.id,
@@ -173,7 +185,7 @@ async def open_or_update_case(
                 )
             )
             return open_case
-        previous = open_case.tier
+        previous, previous_pathway = open_case.tier, open_case.pathway
         case = open_case
         case.tier = result.tier
         case.pathway = result.pathway
@@ -185,7 +197,13 @@ async def open_or_update_case(
         case.acknowledge_by = deadlines.acknowledge_by
         case.ladder = _ladder_json(ladder)
         case.next_escalation_at = ladder[0].due_at if ladder else None
-        event, data = "tier_raised", {"from": previous, "to": result.tier, "reasons": reasons}
+        if pathway_raised:
+            event, data = (
+                "pathway_raised",
+                {"from": previous_pathway, "to": result.pathway, "reasons": reasons},
+            )
+        else:
+            event, data = "tier_raised", {"from": previous, "to": result.tier, "reasons": reasons}
     else:
         case = Case(
             id=uuid.uuid4(),

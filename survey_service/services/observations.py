@@ -17,6 +17,45 @@ from .runtime import Runtime
 
 SEVERITIES = ("concern", "serious", "imminent_danger")
 
+# Observation kinds that name self-harm or suicide: the kinds the teacher's form offers
+# (``self_harm_signs``, ``talk_of_death``) and the domain's own example code. Issue 11: such an
+# observation opens at least an orange case on the *suicide* pathway, whatever severity the
+# teacher chose. The default policy has no rule by observation kind (its observation rules go
+# by severity, and ``serious`` gives the orange *severity* pathway), so the service does it:
+# the severity given to triage is raised to at least ``serious`` (the teacher's own choice is
+# stored unchanged on the observation), and an orange result is put on the suicide pathway with
+# the reason ``observation_self_harm``. Red (``imminent_danger``) stays red crisis.
+SELF_HARM_KINDS = frozenset({"self_harm_signs", "talk_of_death", "self_harm_talk"})
+SELF_HARM_RULE_ID = "observation_self_harm"
+SELF_HARM_TEXT = {
+    "zh-CN": "需要今天关注：教职工报告了自伤迹象或谈论死亡、不想活的情况（无论所选严重程度），"
+    "按自杀风险路径处理，学生回家前需完成简短的安全评估。",
+    "en": "Needs attention today: a staff member reported signs of self-harm or talk of death "
+    "or not wanting to live (whatever severity was chosen). This follows the suicide pathway: "
+    "a brief safety assessment is due before the student goes home.",
+}
+
+
+def triage_severity(kind: str, severity: str) -> str:
+    """The severity triage sees: at least ``serious`` for a self-harm or suicide kind."""
+    if kind in SELF_HARM_KINDS and severity == "concern":
+        return "serious"
+    return severity
+
+
+def on_suicide_pathway(result: triage.TriageResult, kind: str) -> triage.TriageResult:
+    """An orange result of a self-harm observation, put on the suicide pathway (see above)."""
+    if kind not in SELF_HARM_KINDS or result.tier != "orange" or result.pathway == "suicide":
+        return result
+    reason = triage.Reason(
+        rule_id=SELF_HARM_RULE_ID,
+        tier="orange",
+        pathway="suicide",
+        evidence={"observation_kind": kind},
+        text=dict(SELF_HARM_TEXT),
+    )
+    return msgspec.structs.replace(result, pathway="suicide", reasons=(reason, *result.reasons))
+
 
 class ObservationOutcome(msgspec.Struct, frozen=True):
     observation_id: uuid.UUID
@@ -68,9 +107,12 @@ async def report_observation(
     result = triage.evaluate(
         [],
         policy=rt.policy_for(school.code),
-        observations=[triage.Observation(kind=kind, severity=severity, note=None)],  # type: ignore[arg-type]
+        observations=[
+            triage.Observation(kind=kind, severity=triage_severity(kind, severity), note=None)  # type: ignore[arg-type]
+        ],
         open_case_tier=as_tier(open_case.tier) if open_case is not None else None,
     )
+    result = on_suicide_pathway(result, kind)
     triage_row = TriageRecord(
         id=uuid.uuid4(),
         session_id=None,

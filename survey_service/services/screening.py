@@ -228,6 +228,10 @@ async def submit(
             instrument_version=instrument.version,
             answers=dict(answers),
             submitted_at=now,
+            language=instrument.resolve_language(session.language),
+            language_status=instrument.languages[
+                instrument.resolve_language(session.language)
+            ].status,
         )
         db.add(response)
         await db.flush()  # no ORM relationships: flush parents before the rows that refer to them

@@ -4,6 +4,8 @@
 - Overdue tasks of acknowledged cases re-notify the counsellor, then climb the tier's ladder.
 - A crisis plan whose review date has come raises a review task.
 - An incident review not filed within 14 days is escalated to the district.
+- Critical answers saved but never submitted (the session idle 30 minutes) are triaged and open
+  a case like a submission would (``services.saved_triage``, issue 11; needs the runtime).
 
 Each ladder step fires exactly once and in order, even when the clock jumps forward by days;
 the highest fired level is stored, so a clock that jumps back fires nothing early.
@@ -37,6 +39,7 @@ from ..services.campaigns import targets
 from ..services.cases import add_task, ladder_steps
 from ..services.notifications import enqueue, enqueue_case_notification
 from ..services.runtime import Runtime
+from ..services.saved_triage import triage_saved_answers
 from ..settings import Settings
 
 
@@ -47,6 +50,8 @@ class SweepStats(msgspec.Struct):
     plan_reviews: int = 0
     incident_escalations: int = 0
     reminders: int = 0
+    saved_checked: int = 0
+    saved_triaged: int = 0
 
 
 def _steps(ladder: list[dict[str, object]]) -> tuple[triage.EscalationStep, ...]:
@@ -70,6 +75,10 @@ async def sweep(
     """Fire everything that is due at ``now`` (one transaction)."""
     stats = SweepStats()
     async with session_factory() as db, db.begin():
+        if runtime is not None:
+            # First: a case it opens is in the same pass's view of open cases.
+            saved = await triage_saved_answers(db, runtime, now=now)
+            stats.saved_checked, stats.saved_triaged = saved.checked, saved.triaged
         await _cases(db, settings, now, stats)
         await _tasks(db, settings, now, stats)
         if runtime is not None:

@@ -19,12 +19,7 @@ from survey_service.app import create_app
 from survey_service.clock import ManualClock
 
 T0 = datetime(2026, 9, 7, 2, 0, tzinfo=UTC)
-PHQ_A = [f"item{i}" for i in range(1, 10)] + [
-    "past_year",
-    "difficulty",
-    "past_month_thoughts",
-    "lifetime_attempt",
-]
+PHQ9 = [f"item{i}" for i in range(1, 10)] + ["difficulty"]  # the demo battery's first part
 
 
 def _view(html: str) -> int:
@@ -47,11 +42,11 @@ def _responses(database_url: str) -> dict[str, dict[str, Any]]:
 
 
 async def _race(base: str, cookies: httpx.Cookies, code: str, view: int, rounds: int) -> None:
-    """Every round: one autosave per PHQ-A item, all at once, with the part's Next post among
+    """Every round: one autosave per PHQ-9 item, all at once, with the part's Next post among
     them (it carries the same answers, later seq) — each on its own connection."""
     async with httpx.AsyncClient(base_url=base, cookies=cookies, timeout=60) as http:
         for r in range(rounds):
-            value = r % 2  # every PHQ-A item has options 0 and 1
+            value = r % 2  # every PHQ-9 item has options 0 and 1
             seq0 = 1000 * (r + 1)
             posts = [
                 http.post(
@@ -63,9 +58,9 @@ async def _race(base: str, cookies: httpx.Cookies, code: str, view: int, rounds:
                         "seq": str(seq0 + i),
                     },
                 )
-                for i, item in enumerate(PHQ_A)
+                for i, item in enumerate(PHQ9)
             ]
-            full = {f"item-{item}": str(value) for item in PHQ_A}
+            full = {f"item-{item}": str(value) for item in PHQ9}
             posts.insert(
                 len(posts) // 2,
                 http.post(
@@ -92,7 +87,7 @@ def test_racing_autosaves_and_the_next_post_keep_every_answer(database_url: str)
         asyncio.run(_race(base, http.cookies, code, _view(page.text), rounds=4))
         saved = _saved(database_url)
         # The last round set every item to 1: no request's stale read wrote an older state back.
-        assert saved["phq-a"] == {item: 1 for item in PHQ_A}
+        assert saved["phq9"] == {item: 1 for item in PHQ9}
 
 
 def test_a_late_autosave_never_replaces_a_newer_answer(database_url: str) -> None:
@@ -117,6 +112,13 @@ def test_a_late_autosave_never_replaces_a_newer_answer(database_url: str) -> Non
         # Next without JavaScript-set seq and q5 not in the form (a form that lost it):
         # an empty value never erases the answer.
         r = http.post(f"/s/{code}/q/3", data={"nav": "next", "view": str(view)})
+        # q1–q4 are blank critical questions: the part is shown once more, gently (issue 11);
+        # the answer given stays checked, and the second Next goes on.
+        assert r.status_code == 200 and r.url.path.endswith("/q/3") and "ask=1" in str(r.url)
+        assert 'name="item-q5" value="1" checked' in r.text
+        r = http.post(
+            f"/s/{code}/q/3", data={"nav": "next", "view": str(_view(r.text)), "asked": "1"}
+        )
         assert r.status_code == 200 and r.url.path.endswith("/review")
         assert "已答 1 / 5 题" in r.text  # the review shows what will be submitted
         # The student goes back to part 3 (a later view) and changes q1; a stale autosave of
@@ -136,7 +138,7 @@ def test_a_late_autosave_never_replaces_a_newer_answer(database_url: str) -> Non
         assert done.status_code == 200 and done.url.path.endswith("/thanks")
     stored = _responses(database_url)
     assert stored["asq"] == {"q1": 1, "q2": None, "q3": None, "q4": None, "q5": 1}
-    assert stored["phq-a"] == {item: 0 for item in PHQ_A}
+    assert stored["phq9"] == {item: 0 for item in PHQ9}
 
 
 def test_the_review_points_out_a_part_with_no_answers(database_url: str) -> None:
@@ -205,7 +207,7 @@ def test_the_api_save_takes_a_revision_and_the_submission_keeps_saved_answers(
         # The submission sends q5 as null: the saved "yes" is what is scored.
         body = {
             "answers": {
-                "phq-a": {item: 0 for item in PHQ_A},
+                "phq9": {item: 0 for item in PHQ9},
                 "gad7": {f"item{i}": 0 for i in range(1, 8)},
                 "asq": {"q1": 0, "q2": 0, "q3": 0, "q4": 0, "q5": None},
             }
