@@ -24,8 +24,9 @@ lint: install
 typecheck: install
 	$(BIN)/mypy
 
+# Tests run in parallel on every core (pytest-xdist); each test has its own databases.
 unit: install
-	$(BIN)/pytest
+	$(BIN)/pytest -n auto
 
 test: lint typecheck unit
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
 from pathlib import Path
 from types import ModuleType
 
@@ -27,7 +28,7 @@ def as_file(doc: object) -> str:
 
 
 @pytest.mark.skipif(
-    not REFERENCE.is_file(),
+    not REFERENCE.is_file() and os.environ.get("CI") != "true",  # CI=true: a missing file fails
     reason=f"the reference file is not checked out next to the repository ({REFERENCE})",
 )
 def test_shipped_definitions_match_the_generator() -> None:

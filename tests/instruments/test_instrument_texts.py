@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
@@ -146,7 +147,7 @@ def test_texts_marked_do_not_use_are_not_shipped(not_to_ship: str) -> None:
 
 
 @pytest.mark.skipif(
-    not REFERENCE.is_file(),
+    not REFERENCE.is_file() and os.environ.get("CI") != "true",  # CI=true: a missing file fails
     reason=f"the reference file is not checked out next to the repository ({REFERENCE})",
 )
 @pytest.mark.parametrize("instrument_id", sorted(CATALOGUE.ids()))
