@@ -341,8 +341,10 @@ def ces_dc(ref: Reference) -> dict[str, Any]:
     )
     cut = (
         "Weissman, Orvaschel & Padian 1980 'used the cutoff score of 15'; Bright Futures: 'scores "
-        "over 15 can be indicative' (instruments.md section 2). Project decision (issue 3): "
-        "positive means over 15, i.e. a total of 16 or more; exactly 15 is negative."
+        "over 15 can be indicative' (instruments.md section 2). Project decision (issue 11, "
+        "replacing issue 3's 'over 15'): the boundary is ambiguous, and for a screen that leads "
+        "to a person seeing the student the doubt goes to the student: a total of 15 or more is "
+        "positive, the cut-off score Weissman et al. used."
     )
     labels = ["Not At All", "A Little", "Some", "A Lot"]
     return document(
@@ -376,7 +378,7 @@ def ces_dc(ref: Reference) -> dict[str, Any]:
                 range(1, 21),
                 (0, 60),
                 complete(),
-                cutoff={"min": 16, "source": cut},
+                cutoff={"min": 15, "source": cut},
             ),
         },
         notes=[
@@ -384,7 +386,7 @@ def ces_dc(ref: Reference) -> dict[str, Any]:
             "Items 4, 8, 12 and 16 are positively worded and reverse-keyed: they score 3 - answer "
             "(Bright Futures instructions). Conditions on these items see the raw answer.",
             "No severity bands are published; the result has a screening cut-off only (band is "
-            "null, positive says whether the total is over 15).",
+            "null, positive says whether the total is 15 or more).",
             "No validated Simplified Chinese text was found; the partial (items 1-7) translation "
             "of unknown origin is not shipped (instrument-texts.md section 8).",
         ],

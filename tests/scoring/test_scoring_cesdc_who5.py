@@ -1,4 +1,4 @@
-"""CES-DC (reverse keys 4, 8, 12, 16; positive over 15) and WHO-5 (lower is worse; raw < 13
+"""CES-DC (reverse keys 4, 8, 12, 16; positive at 15 or more) and WHO-5 (lower is worse; raw < 13
 poor, <= 7 likely depression, any item 0 or 1 positive): known answers."""
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ def test_cesdc_all_minimum_and_maximum_answers() -> None:
 
 
 @pytest.mark.parametrize(
-    ("total", "positive"), [(0, False), (14, False), (15, False), (16, True), (60, True)]
+    ("total", "positive"), [(0, False), (14, False), (15, True), (16, True), (60, True)]
 )
 def test_cesdc_positive_is_over_15(total: int, positive: bool) -> None:
     result = score(CESDC, cesdc_for_total(total))
