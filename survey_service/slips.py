@@ -5,6 +5,10 @@ large type, the link ``{base_url}/s/{code}`` with its QR code (inline SVG, so th
 without any network access), the expiry, a plain instruction in Chinese and English, and the
 help lines 12356 and 12355. Nothing on a slip refers to results.
 
+Guardian slips (``for_guardian``) carry the student's guardian code for the campaign's
+parent-report forms: they say, in Chinese and English, that the questionnaire is for the
+parent or guardian, about their child, and that the child should not answer it.
+
 Pure: the service layer loads the students and their codes and serves or saves the HTML.
 """
 
@@ -68,6 +72,37 @@ INSTRUCTION_EN = (
 )
 
 
+GUARDIAN_LABELS: dict[str, dict[str, str]] = {
+    "zh-CN": {
+        "title": "家长问卷登录条",
+        "name": "学生姓名",
+        "screen_note": "用 A4 纸打印（不缩放），沿虚线剪开，每位学生一张，请学生带回家交给家长或"
+        "监护人。这是家长登录码，与学生本人的登录码不同。",
+        "empty": "这个班级没有需要打印的家长登录条。",
+    },
+    "en": {
+        "title": "Parent/guardian questionnaire sign-in slips",
+        "name": "Student",
+        "screen_note": "Print on A4 at 100% and cut along the dashed lines: one slip per "
+        "student, to take home to the parent or guardian. These guardian codes are not the "
+        "students' own codes.",
+        "empty": "There are no guardian slips to print for this class.",
+    },
+}
+
+GUARDIAN_FOR_ZH = "本问卷由家长/监护人填写，关于您的孩子。"
+GUARDIAN_FOR_EN = "This questionnaire is for the parent or guardian, about your child."
+GUARDIAN_INSTRUCTION_ZH = (
+    "请家长/监护人用手机扫码或在电脑上打开链接，输入登录码，根据您对孩子的观察填写问卷。"
+    "本登录码仅供家长使用，请不要让孩子代为作答。"
+)
+GUARDIAN_INSTRUCTION_EN = (
+    "Parent or guardian: scan the code with a phone, or open the link on a computer, enter the "
+    "sign-in code and answer the questionnaire about your child. The code is for you only: "
+    "please don't let your child answer it."
+)
+
+
 class SlipError(ValueError):
     """``render_slips_html`` was called with an unusable argument (a programming error)."""
 
@@ -128,6 +163,7 @@ def render_slips_html(
     base_url: str,
     lang: str = "zh-CN",
     city_help_line: str | None = None,
+    for_guardian: bool = False,
 ) -> str:
     """Render a class's access-code slips as a printable A4 HTML page.
 
@@ -143,6 +179,9 @@ def render_slips_html(
         Language of the labels; the instruction line is always in both.
     city_help_line : str, optional
         The city's own help line (e.g. 96111), printed after 12356 and 12355.
+    for_guardian : bool
+        Guardian slips: the codes are for the student's parent or guardian, who answers the
+        campaign's parent-report forms about the child; each slip says so in both languages.
 
     Returns
     -------
@@ -176,14 +215,18 @@ def render_slips_html(
         for start in range(0, len(prepared), SLIPS_PER_PAGE)
     ]
     template = _environment().get_template("slips.html")
+    labels = {**LABELS[lang], **GUARDIAN_LABELS[lang]} if for_guardian else LABELS[lang]
     return template.render(
         lang=lang,
-        t=LABELS[lang],
+        t=labels,
         school_name=school_name,
         class_name=class_name,
         pages=pages,
-        instruction_zh=INSTRUCTION_ZH,
-        instruction_en=INSTRUCTION_EN,
+        instruction_zh=GUARDIAN_INSTRUCTION_ZH if for_guardian else INSTRUCTION_ZH,
+        instruction_en=GUARDIAN_INSTRUCTION_EN if for_guardian else INSTRUCTION_EN,
+        for_guardian=for_guardian,
+        guardian_for_zh=GUARDIAN_FOR_ZH,
+        guardian_for_en=GUARDIAN_FOR_EN,
         hotlines=HOTLINES,
         city_help_line=city_help_line,
     )

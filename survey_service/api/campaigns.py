@@ -34,7 +34,8 @@ async def campaign_create(
     rt: NamedDependency[Runtime],
 ) -> campaigns.CampaignOut:
     """Refused with 422 (nothing written) when a battery does not fit: an instrument outside
-    its age range for a grade, a parent- or teacher-report form, or no text in one of the
+    its age range for a grade, a parent- or teacher-report form (parent forms go in
+    ``guardian_battery``, answered by each student's guardian), or no text in one of the
     campaign's languages without ``allow_language_fallback``. ``warnings`` lists unvalidated
     translations and allowed English fallbacks."""
     campaign, warnings = await campaigns.create_campaign(db, rt, staff, data, now=clock.now())
@@ -56,7 +57,10 @@ async def campaign_slips(
     clock: Now,
     rt: NamedDependency[Runtime],
     lang: FromQuery[str] = "zh-CN",
+    respondent: FromQuery[str] = "self",
 ) -> Response[str]:
+    """``respondent=parent``: the guardian slips (guardian codes for the campaign's
+    ``guardian_battery``, separate from the students' own codes)."""
     html = await campaigns.class_slips(
         db,
         staff,
@@ -66,6 +70,7 @@ async def campaign_slips(
         secret_key=rt.settings.secret_key,
         lang="en" if lang == "en" else "zh-CN",
         now=clock.now(),
+        respondent=respondent,
     )
     return Response(html, media_type=MediaType.HTML, headers={"Cache-Control": "no-store"})
 

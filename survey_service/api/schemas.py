@@ -58,6 +58,8 @@ class StartSessionResponse(msgspec.Struct, frozen=True):
     saved_answers: dict[str, dict[str, Any]] = {}
     # The save counter now: send it back as ``revision.view`` with later saves.
     answers_version: int = 0
+    # Who answers: "self" (the student) or "parent" (the guardian, about the student).
+    respondent: str = "self"
 
 
 class SubmissionRequest(Request, frozen=True):

@@ -147,14 +147,19 @@ class Campaign(Base):
     allow_language_fallback: Mapped[bool] = mapped_column(
         Boolean, default=False, server_default="0"
     )
+    # Parent-report instrument ids answered by each targeted student's guardian through a
+    # guardian access code (issue 11); the results are the student's.
+    guardian_battery: Mapped[list[Any]] = mapped_column(JSON, default=list, server_default="[]")
 
 
 class AccessCode(Base):
     __tablename__ = "access_codes"
-    __table_args__ = (UniqueConstraint("campaign_id", "student_id"),)
+    __table_args__ = (UniqueConstraint("campaign_id", "student_id", "respondent"),)
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
     campaign_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("campaigns.id"), index=True)
     student_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("students.id"), index=True)
+    # Who answers with this code: "self" (the student) or "parent" (the student's guardian).
+    respondent: Mapped[str] = mapped_column(String(16), default="self", server_default="self")
     code_digest: Mapped[str] = mapped_column(String(64), unique=True)
     expires_at: Mapped[datetime]
     used_at: Mapped[datetime | None]
@@ -166,6 +171,8 @@ class ScreeningSession(Base):
     campaign_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("campaigns.id"), index=True)
     student_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("students.id"), index=True)
     access_code_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("access_codes.id"), unique=True)
+    # "self" or "parent": the access code's respondent; the session is always the student's.
+    respondent: Mapped[str] = mapped_column(String(16), default="self", server_default="self")
     token_digest: Mapped[str] = mapped_column(String(64))
     language: Mapped[str] = mapped_column(String(16))
     status: Mapped[str] = mapped_column(String(16))  # started | submitted
@@ -211,6 +218,8 @@ class Response(Base):
     # The language the form was given in and that text's validation status (issue 11).
     language: Mapped[str | None] = mapped_column(String(16))
     language_status: Mapped[str | None] = mapped_column(String(16))
+    # Who answered: "self" (the student) or "parent" (the guardian, about the student).
+    respondent: Mapped[str] = mapped_column(String(16), default="self", server_default="self")
 
 
 class Score(Base):

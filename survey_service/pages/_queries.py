@@ -328,13 +328,19 @@ async def class_completion(
         invited = set(
             (
                 await db.scalars(
-                    select(AccessCode.student_id).where(AccessCode.campaign_id == campaign.id)
+                    select(AccessCode.student_id).where(
+                        AccessCode.campaign_id == campaign.id, AccessCode.respondent == "self"
+                    )
                 )
             ).all()
         )
         for s in (
             await db.scalars(
-                select(ScreeningSession).where(ScreeningSession.campaign_id == campaign.id)
+                # The student's own session: a guardian's form is not the student's completion.
+                select(ScreeningSession).where(
+                    ScreeningSession.campaign_id == campaign.id,
+                    ScreeningSession.respondent == "self",
+                )
             )
         ).all():
             status[s.student_id] = s.status

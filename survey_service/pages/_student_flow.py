@@ -51,7 +51,13 @@ class Flow:
     counsellors: list[tuple[str, str | None]]
     notice: bool
     version: int = 0  # the save counter when this flow was read (a page's ``view``)
+    respondent: str = "self"  # "parent": the guardian answers the guardian battery
     cookies: list[Cookie] = field(default_factory=list)
+
+    @property
+    def guardian(self) -> bool:
+        """Whether the guardian (not the student) is answering, about the student."""
+        return self.respondent == "parent"
 
     def answered(self, instrument_id: str) -> int:
         return sum(1 for v in self.saved.get(instrument_id, {}).values() if v is not None)
@@ -227,6 +233,7 @@ async def _flow(
         counsellors=await _queries.school_counsellors(db, school.id),
         notice=needs_notice(campaign),
         version=session.answers_version or 0,
+        respondent=session.respondent,
     )
 
 

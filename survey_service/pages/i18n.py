@@ -80,6 +80,29 @@ TEXT: dict[str, dict[str, str]] = {
         "support_text": "谢谢你愿意告诉我们你的感受。学校心理老师会来找你聊一聊。"
         "如果你现在就想找人说说话，不用等：可以拨打下面的电话，"
         "或者去学校心理辅导室（绿色通道），也可以告诉一位你信任的老师或家长。",
+        # student pages for a guardian (guardian codes): ``guardian_<key>`` replaces ``<key>``
+        "guardian_audience": "本问卷由家长/监护人填写，关于您的孩子。",
+        "guardian_help_intro": "如果您担心孩子的安全，或孩子感到难过、害怕或有伤害自己的想法，"
+        "可以随时联系：",
+        "guardian_notice_title": "家长/监护人：开始前请阅读",
+        "guardian_notice_points": "本问卷由家长/监护人填写，关于您的孩子。"
+        "请根据您最近对孩子的观察作答，不要让孩子代为填写。|"
+        "您的回答只有学校心理老师能看到，用于了解孩子是否需要支持，"
+        "不计入成绩，也不会用来给学生排名。|"
+        "如果回答显示孩子可能需要支持，学校心理老师会与您联系。|"
+        "不想回答的题目可以跳过。填到一半可以关掉页面，之后用同一个登录码继续。",
+        "guardian_notice_agree": "我已了解，开始填写",
+        "guardian_notice_decline": "我现在不想填写",
+        "guardian_declined_text": "您可以之后再用同一个家长登录码回来填写，"
+        "也可以联系孩子的班主任或学校心理老师。",
+        "guardian_saved_text": "您的回答已经保存。之后再次打开家长登录码链接（或重新输入登录码）"
+        "即可继续填写。",
+        "guardian_review_title": "检查您的回答",
+        "guardian_review_intro": "提交前可以修改任何一部分。提交后就不能再修改了。",
+        "guardian_thanks_title": "谢谢您！",
+        "guardian_thanks_text": "您关于孩子的问卷已经提交，谢谢您认真填写。",
+        "guardian_thanks_next": "如果您担心孩子现在的安全，或孩子需要帮助，"
+        "请随时联系下面的热线或学校心理老师。",
         # staff: login
         "login_title": "教职工登录",
         "username": "用户名",
@@ -231,6 +254,7 @@ TEXT: dict[str, dict[str, str]] = {
         "instrument": "量表",
         "result_languages": "作答语言",
         "given_in": "作答语言：{0}（{1}）",
+        "parent_reported": "家长/监护人填写",
         "given_in_unknown": "作答语言：未记录",
         "total": "总分",
         "band": "分段",
@@ -394,6 +418,30 @@ TEXT: dict[str, dict[str, str]] = {
         "come and talk with you. If you want to talk to someone now, you do not have to wait: "
         "call one of the numbers below, go to the school counselling room (the green channel), "
         "or tell a teacher or parent you trust.",
+        "guardian_audience": "This questionnaire is for the parent or guardian, about your child.",
+        "guardian_help_intro": "If you are worried about your child's safety, or your child "
+        "feels upset, scared or has thoughts of self-harm, you can contact at any time:",
+        "guardian_notice_title": "Parent or guardian: before you start",
+        "guardian_notice_points": "This questionnaire is for the parent or guardian, about your "
+        "child. Answer from what you have noticed about your child recently; please do not let "
+        "your child answer it.|Only the school counsellor sees your answers. They are used to "
+        "see whether your child needs support, never for grades or to rank students.|If your "
+        "answers show your child may need support, the school counsellor will contact you.|You "
+        "may skip any question. You can close the page half-way and continue later with the "
+        "same access code.",
+        "guardian_notice_agree": "I understand, start",
+        "guardian_notice_decline": "I do not want to answer now",
+        "guardian_declined_text": "You can come back later with the same guardian access code, "
+        "or contact your child's head teacher or the school counsellor.",
+        "guardian_saved_text": "Your answers are saved. Open the guardian access link again (or "
+        "enter the access code) to continue.",
+        "guardian_review_title": "Check your answers",
+        "guardian_review_intro": "You can change any part before you submit. After submitting "
+        "you cannot change your answers.",
+        "guardian_thanks_title": "Thank you!",
+        "guardian_thanks_text": "Your answers about your child have been received. Thank you.",
+        "guardian_thanks_next": "If you are worried about your child's safety now or your child "
+        "needs help, contact one of the lines below or the school counsellor at any time.",
         "login_title": "Staff sign-in",
         "username": "Username",
         "password": "Password",
@@ -543,6 +591,7 @@ TEXT: dict[str, dict[str, str]] = {
         "instrument": "Instrument",
         "result_languages": "Language of each result",
         "given_in": "Language: {0} ({1})",
+        "parent_reported": "answered by the parent or guardian",
         "given_in_unknown": "Language: not recorded",
         "total": "Total",
         "band": "Band",

@@ -36,6 +36,9 @@ Now = NamedDependency[Clock]
 def _page(
     request: AnyRequest, name: str, lang: str, current: flow_.Flow | None = None, **context: Any
 ) -> Template:
+    guardian = current is not None and current.guardian
+    if guardian:  # the guardian's wording where it differs (``guardian_*`` keys)
+        context["t"] = guardian_text(lang)
     return render(
         request,
         name,
@@ -43,8 +46,16 @@ def _page(
         cookies=current.cookies if current else None,
         contacts=current.contacts if current else help_contacts(None),
         counsellors=current.counsellors if current else [],
+        guardian=guardian,
         **context,
     )
+
+
+def guardian_text(lang: str) -> dict[str, str]:
+    """The page text for a guardian: each ``guardian_<key>`` replaces ``<key>``."""
+    text = TEXT[lang]
+    prefix = "guardian_"
+    return {**text, **{k[len(prefix) :]: v for k, v in text.items() if k.startswith(prefix)}}
 
 
 def student_error(request: AnyRequest, exc: ServiceError) -> Template:
@@ -326,6 +337,10 @@ async def thanks(
     flow, lang = await _flow_or_restart(request, code, db, rt, clock, allow_submitted=True)
     if flow is None or flow.status != "submitted":
         return redirect(f"/s/{code}")
+    if flow.guardian:
+        # The guardian's thank-you is the same whatever the result: it never hints at the
+        # student's tier (a red case may come from the student's own answers).
+        return _page(request, "student_thanks.html", lang, flow, urgent=False, support=False)
     urgent = await _queries.session_needs_urgent_help(db, flow.session_id)
     # Red, or the suicide pathway from the submission or the saved answers: the help contacts
     # come first on the page (never a score, band or tier).

@@ -11,8 +11,12 @@ is wrong in zh-CN and en:
   it closes. Both must fit: typical ages protect the students imported after the campaign is
   set up.
 * **Respondent.** A parent- or teacher-report form (``Instrument.respondent``) is never put in
-  a student battery: the student would be answering for the guardian or the teacher. Guardian
-  and teacher links are not built yet, so such a form cannot be part of a campaign at all.
+  a student battery: the student would be answering for the guardian or the teacher. A
+  parent-report form belongs in the campaign's ``guardian_battery``, answered by each student's
+  guardian through a guardian access code; the guardian battery holds parent-report forms
+  only. Teacher forms are not built yet, so a teacher-report form cannot be part of a campaign.
+  A guardian battery's ages are those of the children it is about: the grades of every
+  student battery.
 * **Language.** An instrument with no text in one of the campaign's languages would be given
   in English to students who chose that language; that needs the campaign's explicit
   ``allow_language_fallback``. Text that is not validated (``LanguageInfo.status``) and an
@@ -22,7 +26,7 @@ is wrong in zh-CN and en:
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
 
@@ -89,11 +93,20 @@ class Validity:
 
 @dataclass(frozen=True)
 class Battery:
-    """One grade band of a campaign: its index in the request, grades and instruments."""
+    """One grade band of a campaign: its index in the request, grades and instruments.
+
+    ``respondent``: ``"self"`` for a student battery (``batteries[index]``), ``"parent"`` for
+    the campaign's ``guardian_battery`` (its grades: those of every student battery).
+    """
 
     index: int
     grades: Sequence[int]
     instruments: Sequence[Instrument]
+    respondent: str = "self"
+
+    @property
+    def where(self) -> str:
+        return "guardian_battery" if self.respondent == "parent" else f"batteries[{self.index}]"
 
 
 def age_range_text(instrument: Instrument) -> tuple[str, str]:
@@ -129,15 +142,15 @@ def check_batteries(
     student_ages = student_ages or {}
     seen_language: set[tuple[str, str]] = set()
     for battery in batteries:
-        where = f"batteries[{battery.index}]"
+        where = battery.where
+        index = None if battery.respondent == "parent" else battery.index
+        marks = (len(out.problems), len(out.warnings))
         for instrument in battery.instruments:
-            if not instrument.self_report:
-                out.problems.append(_respondent_problem(where, battery.index, instrument))
+            if instrument.respondent != battery.respondent:
+                out.problems.append(_respondent_problem(battery, instrument))
                 continue
             for grade in battery.grades:
-                finding = _age_problem(
-                    where, battery.index, instrument, grade, student_ages.get(grade, [])
-                )
+                finding = _age_problem(where, index, instrument, grade, student_ages.get(grade, []))
                 if finding is not None:
                     out.problems.append(finding)
             for language in languages:
@@ -147,40 +160,76 @@ def check_batteries(
                 _language(
                     out,
                     where,
-                    battery.index,
+                    index,
                     instrument,
                     language=language,
                     allow_fallback=allow_language_fallback,
                 )
+        if battery.respondent == "parent":  # name the guardian battery in every finding
+            for found, mark in ((out.problems, marks[0]), (out.warnings, marks[1])):
+                found[mark:] = [
+                    replace(f, details={**f.details, "in": where}) for f in found[mark:]
+                ]
     return out
 
 
-def _respondent_problem(where: str, index: int, instrument: Instrument) -> Finding:
+def _respondent_problem(battery: Battery, instrument: Instrument) -> Finding:
+    where = battery.where
+    if battery.respondent == "parent":
+        return _not_parent_problem(battery, instrument)
     if instrument.respondent == "parent":
-        zh_who, en_who = "学生的家长或监护人", "the student's parent or guardian"
-        zh_link, en_link = "家长作答链接", "Guardian links"
+        zh_end = (
+            "请把它放入 guardian_battery（家长问卷）：由家长通过家长登录条上的登录码填写，"
+            "结果记入该学生名下。"
+        )
+        en_end = (
+            "Put it in guardian_battery instead: the guardian answers it with the guardian "
+            "access code printed on the guardian slips, and the result is the student's."
+        )
+        zh_who, en_who, zh_kind = "学生的家长或监护人", "the student's parent or guardian", "家长"
     else:
-        zh_who, en_who = "老师", "a teacher"
-        zh_link, en_link = "教师作答链接", "Teacher forms"
-    zh_kind = "家长" if instrument.respondent == "parent" else "教师"
+        zh_end = "系统尚未提供教师作答链接，因此不能放入本次测评。"
+        en_end = "Teacher forms are not built yet, so it cannot be part of a campaign."
+        zh_who, en_who, zh_kind = "老师", "a teacher", "教师"
     return Finding(
         code="respondent_not_student",
         instrument=instrument.id,
-        battery=index,
+        battery=battery.index,
         details={"respondent": instrument.respondent},
         message={
             "zh-CN": f"{where}：{instrument.id} 是{zh_kind}填写的量表，须由{zh_who}作答，"
-            f"不能由学生本人作答。系统尚未提供{zh_link}，因此不能放入学生的问卷组合。",
+            f"不能由学生本人作答。{zh_end}",
             "en": f"{where}: {instrument.id} is a {instrument.respondent}-report form: it must be "
-            f"answered by {en_who}, not by the student. {en_link} are not built yet, so it "
-            "cannot be part of a student battery.",
+            f"answered by {en_who}, not by the student. {en_end}",
+        },
+    )
+
+
+def _not_parent_problem(battery: Battery, instrument: Instrument) -> Finding:
+    if instrument.respondent == "self":
+        zh_end = "它应由学生本人作答，请放入 batteries（学生问卷）。"
+        en_end = "It is answered by the student: put it in batteries instead."
+        zh_kind, en_kind = "学生自评", "self-report"
+    else:
+        zh_end = "系统尚未提供教师作答链接，因此不能放入本次测评。"
+        en_end = "Teacher forms are not built yet, so it cannot be part of a campaign."
+        zh_kind, en_kind = "教师填写", "teacher-report"
+    return Finding(
+        code="respondent_not_parent",
+        instrument=instrument.id,
+        details={"respondent": instrument.respondent, "in": battery.where},
+        message={
+            "zh-CN": f"{battery.where}：{instrument.id} 是{zh_kind}量表，家长问卷只能包含"
+            f"由家长填写的量表。{zh_end}",
+            "en": f"{battery.where}: {instrument.id} is a {en_kind} form; the guardian battery "
+            f"holds parent-report forms only. {en_end}",
         },
     )
 
 
 def _age_problem(
     where: str,
-    index: int,
+    index: int | None,
     instrument: Instrument,
     grade: int,
     students: list[tuple[int, int]],
@@ -230,7 +279,7 @@ def _age_problem(
 def _language(
     out: Validity,
     where: str,
-    index: int,
+    index: int | None,
     instrument: Instrument,
     *,
     language: str,

@@ -46,6 +46,9 @@ class CampaignIn(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 
     ``allow_language_fallback``: deliver an instrument in English where it has no text in one
     of ``languages`` (refused otherwise; see :mod:`.campaign_validity`).
+    ``guardian_battery``: parent-report instruments (e.g. ``psc17``) each targeted student's
+    guardian answers about the student, with a guardian access code (slips printed with
+    ``respondent=parent``); their age range is checked against every student battery's grades.
     """
 
     name: str
@@ -59,6 +62,7 @@ class CampaignIn(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     languages: list[str] = msgspec.field(default_factory=lambda: ["zh-CN", "en"])
     results_visible_to_students: bool = False
     allow_language_fallback: bool = False
+    guardian_battery: list[str] = msgspec.field(default_factory=list)
 
 
 class CampaignWarning(msgspec.Struct, frozen=True):
@@ -88,6 +92,7 @@ class CampaignOut(msgspec.Struct, frozen=True):
     languages: list[str] = msgspec.field(default_factory=list)
     allow_language_fallback: bool = False
     warnings: list[CampaignWarning] = msgspec.field(default_factory=list)
+    guardian_battery: list[str] = msgspec.field(default_factory=list)
 
 
 def campaign_out(c: Campaign, warnings: list[CampaignWarning] | None = None) -> CampaignOut:
@@ -105,6 +110,7 @@ def campaign_out(c: Campaign, warnings: list[CampaignWarning] | None = None) -> 
         list(c.languages),
         bool(c.allow_language_fallback),
         list(warnings or []),
+        list(c.guardian_battery or []),
     )
 
 
@@ -114,8 +120,10 @@ async def create_campaign(
     """Validate and create a campaign for the caller's school; return it with its warnings.
 
     Refused (422, nothing written) when a battery holds an instrument outside its age range for
-    one of its grades, a parent- or teacher-report form, or an instrument with no text in one of
-    the campaign's languages without ``allow_language_fallback`` (:mod:`.campaign_validity`).
+    one of its grades, a parent- or teacher-report form (a parent form belongs in
+    ``guardian_battery``), or an instrument with no text in one of the campaign's languages
+    without ``allow_language_fallback`` (:mod:`.campaign_validity`); likewise when the guardian
+    battery holds anything but parent-report forms or does not fit the students' ages.
     """
     require_role(user, ORGANISERS, "create campaigns")
     if user.school_id is None:
@@ -149,6 +157,17 @@ async def create_campaign(
             except UnknownInstrumentError:
                 problems.append(f"batteries[{i}].instruments: unknown instrument {instrument_id!r}")
         known_batteries.append(Battery(i, [g for g in band.grades if 1 <= g <= 12], found))
+    guardian: list[Instrument] = []
+    for instrument_id in data.guardian_battery:
+        if instrument_id in (i.id for i in guardian):
+            problems.append(f"guardian_battery: {instrument_id!r} is listed twice")
+            continue
+        try:
+            guardian.append(rt.catalogue.get(instrument_id))
+        except UnknownInstrumentError:
+            problems.append(f"guardian_battery: unknown instrument {instrument_id!r}")
+    if guardian:  # about the children of every student battery's grades
+        known_batteries.append(Battery(0, sorted(seen & set(range(1, 13))), guardian, "parent"))
     if data.target_class_ids is not None:
         known = set(
             (
@@ -200,6 +219,7 @@ async def create_campaign(
         statutory_basis=data.statutory_basis,
         results_visible_to_students=data.results_visible_to_students,
         allow_language_fallback=data.allow_language_fallback,
+        guardian_battery=list(data.guardian_battery),
     )
     db.add(campaign)
     await db.flush()
@@ -252,6 +272,14 @@ def battery_for(campaign: Campaign, grade: int) -> list[str]:
     return list(campaign.battery)
 
 
+def guardian_battery(campaign: Campaign) -> list[str]:
+    """The parent-report instruments a targeted student's guardian answers in ``campaign``."""
+    return list(campaign.guardian_battery or [])
+
+
+RESPONDENTS = ("self", "parent")
+
+
 def consent_needed(campaign: Campaign, student: Student, today: date) -> bool:
     """Whether a guardian's consent must be on file before this student may start."""
     if campaign.consent_rule == "statutory_basis":
@@ -294,17 +322,35 @@ async def class_slips(
     secret_key: str,
     lang: str,
     now: datetime,
+    respondent: str = "self",
 ) -> str:
     """Issue fresh one-time codes for a class and return printable slips (HTML with QR codes).
 
     Codes are stored only as digests, so printing again issues new codes and voids the unused
     ones printed before; codes already used for a submission are kept (those students get no
-    new slip).
+    new slip). ``respondent="parent"`` issues the guardian codes instead (one per student,
+    separate from the student's own): slips to send home, for the campaign's
+    ``guardian_battery``. Printing one kind never touches the other kind's codes.
     """
     require_role(user, ORGANISERS | {"head_teacher"}, "print access slips")
+    if respondent not in RESPONDENTS:
+        raise Unprocessable(
+            f"respondent must be one of {', '.join(RESPONDENTS)}, got {respondent!r}",
+            code="invalid_respondent",
+        )
     campaign = await _campaign_in_scope(db, user, campaign_id)
     if now >= campaign.closes_at:
         raise Conflict("the campaign has closed", code="campaign_closed")
+    if respondent == "parent" and not guardian_battery(campaign):
+        raise Conflict(
+            "this campaign has no guardian_battery, so there are no guardian slips to print",
+            code="no_guardian_battery",
+            message={
+                "zh-CN": "本次测评没有家长问卷（guardian_battery），无需打印家长登录条。",
+                "en": "This campaign has no guardian questionnaire (guardian_battery): there "
+                "are no guardian slips to print.",
+            },
+        )
     klass = await db.get(SchoolClass, class_id)
     if klass is None or klass.school_id != campaign.school_id:
         raise NotFound("No such class", code="class_not_found")
@@ -317,7 +363,9 @@ async def class_slips(
             continue
         code_row = await db.scalar(
             select(AccessCode).where(
-                AccessCode.campaign_id == campaign.id, AccessCode.student_id == student.id
+                AccessCode.campaign_id == campaign.id,
+                AccessCode.student_id == student.id,
+                AccessCode.respondent == respondent,
             )
         )
         if code_row is not None and code_row.used_at is not None:
@@ -328,6 +376,7 @@ async def class_slips(
                 AccessCode(
                     campaign_id=campaign.id,
                     student_id=student.id,
+                    respondent=respondent,
                     code_digest=digest(secret_key, normalize_access_code(code)),
                     expires_at=campaign.closes_at,
                     used_at=None,
@@ -348,7 +397,7 @@ async def class_slips(
         db,
         actor_id=user.id,
         actor_role=user.role,
-        action="campaign.slips",
+        action="campaign.guardian_slips" if respondent == "parent" else "campaign.slips",
         subject_type="class",
         subject_ids=[class_id],
         school_id=campaign.school_id,
@@ -361,6 +410,7 @@ async def class_slips(
         base_url=base_url,
         lang=lang,
         city_help_line=school.city_help_line,
+        for_guardian=respondent == "parent",
     )
 
 
@@ -418,14 +468,18 @@ class NonCompleter(msgspec.Struct, frozen=True):
 async def non_completers(
     db: AsyncSession, user: StaffUser, campaign_id: uuid.UUID, *, now: datetime
 ) -> list[NonCompleter]:
-    """Every targeted student without a submission, by class (for follow-up; no results)."""
+    """Every targeted student without a submission of their own, by class (for follow-up; no
+    results). A guardian's submission of the guardian battery does not count."""
     require_role(user, ORGANISERS | {"counsellor", "head_teacher"}, "list non-completers")
     campaign = await _campaign_in_scope(db, user, campaign_id)
     sessions = {
         s.student_id: s
         for s in (
             await db.scalars(
-                select(ScreeningSession).where(ScreeningSession.campaign_id == campaign.id)
+                select(ScreeningSession).where(
+                    ScreeningSession.campaign_id == campaign.id,
+                    ScreeningSession.respondent == "self",
+                )
             )
         ).all()
     }

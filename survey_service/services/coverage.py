@@ -2,6 +2,8 @@
 
 Counts only: who was invited, may take part (consent), started, submitted or refused. Tier
 counts are aggregates with small cells suppressed; nothing here names or ranks a student.
+Students' own sessions make ``started``/``submitted`` and the tiers; guardians' sessions of a
+campaign's ``guardian_battery`` are counted apart (``guardian_started``/``guardian_submitted``).
 """
 
 from __future__ import annotations
@@ -37,6 +39,8 @@ class Counts(msgspec.Struct):
     refused: int = 0
     started: int = 0
     submitted: int = 0
+    guardian_started: int = 0
+    guardian_submitted: int = 0
 
     @property
     def coverage(self) -> float:
@@ -53,6 +57,8 @@ class ClassCoverage(msgspec.Struct, frozen=True):
     started: int
     submitted: int
     coverage: float
+    guardian_started: int = 0
+    guardian_submitted: int = 0
 
 
 class SchoolCoverage(msgspec.Struct, frozen=True):
@@ -68,6 +74,8 @@ class SchoolCoverage(msgspec.Struct, frozen=True):
     submitted: int
     coverage: float
     tiers: dict[str, int | None]  # None: a small cell, suppressed
+    guardian_started: int = 0
+    guardian_submitted: int = 0
 
 
 class CoverageReport(msgspec.Struct, frozen=True):
@@ -87,14 +95,10 @@ async def _campaign_counts(
 ) -> tuple[Counts, list[ClassCoverage], Counter[str]]:
     school = await db.get_one(School, campaign.school_id)
     today = now.astimezone(ZoneInfo(school.timezone)).date()
-    sessions = {
-        s.student_id: s
-        for s in (
-            await db.scalars(
-                select(ScreeningSession).where(ScreeningSession.campaign_id == campaign.id)
-            )
-        ).all()
-    }
+    query = select(ScreeningSession).where(ScreeningSession.campaign_id == campaign.id)
+    all_sessions = (await db.scalars(query)).all()
+    sessions = {s.student_id: s for s in all_sessions if s.respondent == "self"}
+    guardian_sessions = {s.student_id: s for s in all_sessions if s.respondent == "parent"}
     consents = {
         c.student_id: c.status
         for c in (await db.scalars(select(Consent).where(Consent.campaign_id == campaign.id))).all()
@@ -117,6 +121,11 @@ async def _campaign_counts(
                 counts.started += 1
                 if session.status == "submitted":
                     counts.submitted += 1
+            guardian = guardian_sessions.get(student.id)
+            if guardian is not None:
+                counts.guardian_started += 1
+                if guardian.status == "submitted":
+                    counts.guardian_submitted += 1
     tiers: Counter[str] = Counter()
     submitted_ids = [s.id for s in sessions.values() if s.status == "submitted"]
     if submitted_ids:
@@ -129,7 +138,17 @@ async def _campaign_counts(
         )
     classes = [
         ClassCoverage(
-            cid, g, name, c.invited, c.consented, c.refused, c.started, c.submitted, c.coverage
+            cid,
+            g,
+            name,
+            c.invited,
+            c.consented,
+            c.refused,
+            c.started,
+            c.submitted,
+            c.coverage,
+            c.guardian_started,
+            c.guardian_submitted,
         )
         for cid, (g, name, c) in sorted(per_class.items(), key=lambda kv: (kv[1][0], kv[1][1]))
     ]
@@ -195,6 +214,8 @@ async def coverage(
                 {t: _suppress(tiers.get(t, 0)) for t in ("red", "orange", "yellow", "green")}
                 if show_tiers
                 else {},
+                total.guardian_started,
+                total.guardian_submitted,
             )
         )
         if user.role != "district_officer":

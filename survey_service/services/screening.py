@@ -1,5 +1,9 @@
 """A student's screening: start (or resume) a session, then submit it exactly once.
 
+A guardian access code (``AccessCode.respondent == "parent"``) starts the guardian's own
+session of the campaign's ``guardian_battery``: a separate session, never the student's, whose
+responses and scores are the student's and are triaged through the same path.
+
 A submission is one transaction: responses, scores, the triage result, the case (tier at least
 yellow) and its outbox rows are written together, or nothing is.
 """
@@ -45,7 +49,7 @@ from ..db import (
 )
 from ..errors import BadRequest, Conflict, Forbidden, Gone, NotFound, Unauthorized, Unprocessable
 from ..security import digest, new_token, normalize_access_code
-from .campaigns import battery_for, consent_needed
+from .campaigns import battery_for, consent_needed, guardian_battery
 from .cases import as_tier, find_open_case, open_or_update_case
 from .help_contacts import help_contacts
 from .runtime import Runtime
@@ -68,6 +72,13 @@ RECEIVED_MESSAGE = {
     "如果你现在感到难过或需要帮助，请随时联系下面的热线或学校心理老师。",
     "en": "Your answers have been received. Thank you. If you feel upset or need help now, "
     "contact one of the lines below or your school counsellor at any time.",
+}
+GUARDIAN_RECEIVED_MESSAGE = {
+    "zh-CN": "您关于孩子的问卷已经提交，谢谢您。"
+    "如果您担心孩子现在的安全，或孩子需要帮助，请随时联系下面的热线或学校心理老师。",
+    "en": "Your answers about your child have been received. Thank you. If you are worried "
+    "about your child's safety now or your child needs help, contact one of the lines below "
+    "or the school counsellor at any time.",
 }
 MAX_IDEMPOTENCY_KEY = 200
 
@@ -120,20 +131,35 @@ async def start_session(
             message={"zh-CN": "本次测评已经结束。", "en": "This screening has closed."},
         )
     student = await db.get_one(Student, code.student_id)
-    await _check_may_take_part(db, campaign, student, now)
+    await _check_may_take_part(db, campaign, student, now, guardian=code.respondent == "parent")
     token = new_token()
     session = await db.scalar(
         select(ScreeningSession).where(ScreeningSession.access_code_id == code.id)
     )
     created = session is None
     if session is None:
-        klass = await db.get_one(SchoolClass, student.class_id)
-        battery = [_instrument(rt, iid) for iid in battery_for(campaign, klass.grade)]
+        if code.respondent == "parent":
+            ids = guardian_battery(campaign)
+        else:
+            klass = await db.get_one(SchoolClass, student.class_id)
+            ids = battery_for(campaign, klass.grade)
+        if not ids and code.respondent == "parent":
+            raise Conflict(
+                "The campaign has no guardian questionnaire for this access code",
+                code="empty_battery",
+                message={
+                    "zh-CN": "本次测评没有需要家长填写的问卷。如有疑问请联系学校。",
+                    "en": "There is no questionnaire for parents in this screening. "
+                    "Ask the school if this is wrong.",
+                },
+            )
+        battery = [_instrument(rt, iid) for iid in ids]
         session = ScreeningSession(
             id=uuid.uuid4(),
             campaign_id=campaign.id,
             student_id=code.student_id,
             access_code_id=code.id,
+            respondent=code.respondent,
             token_digest=digest(rt.settings.secret_key, token),
             language=language,
             status="started",
@@ -160,6 +186,7 @@ async def start_session(
         help_contacts=help_contacts(school),
         saved_answers={k: dict(v) for k, v in (session.partial_answers or {}).items()},
         answers_version=session.answers_version or 0,
+        respondent=session.respondent,
     )
 
 
@@ -232,6 +259,7 @@ async def submit(
             language_status=instrument.languages[
                 instrument.resolve_language(session.language)
             ].status,
+            respondent=session.respondent,
         )
         db.add(response)
         await db.flush()  # no ORM relationships: flush parents before the rows that refer to them
@@ -275,7 +303,7 @@ async def submit(
         session_id=session.id,
         status="received",
         received_at=now,
-        message=RECEIVED_MESSAGE,
+        message=GUARDIAN_RECEIVED_MESSAGE if session.respondent == "parent" else RECEIVED_MESSAGE,
         help_contacts=help_contacts(school),
     )
     db.add(
@@ -292,14 +320,17 @@ async def submit(
 
 
 async def _check_may_take_part(
-    db: AsyncSession, campaign: Campaign, student: Student, now: datetime
+    db: AsyncSession, campaign: Campaign, student: Student, now: datetime, *, guardian: bool
 ) -> None:
-    """Consent rule of the campaign and the student's roster status (issue 6)."""
+    """Consent rule of the campaign and the student's roster status (issue 6); the same for
+    the guardian's forms about the student, told to the guardian (``guardian``)."""
     if student.status != "active":
         raise Conflict(
             "This student is no longer on the school's roster",
             code="student_not_active",
-            message={
+            message=GUARDIAN_NOT_ACTIVE
+            if guardian
+            else {
                 "zh-CN": "你的学籍信息已变更，请联系老师。",
                 "en": "Your school record has changed; please ask your teacher.",
             },
@@ -311,7 +342,9 @@ async def _check_may_take_part(
         raise Forbidden(
             "A guardian declined this screening for the student",
             code="consent_refused",
-            message={
+            message=GUARDIAN_CONSENT_REFUSED
+            if guardian
+            else {
                 "zh-CN": "你的监护人没有同意参加本次测评，不需要作答。",
                 "en": "Your guardian did not agree to this screening; you do "
                 "not need to answer it.",
@@ -323,12 +356,30 @@ async def _check_may_take_part(
         raise Forbidden(
             "A guardian's consent is needed before this student can start",
             code="consent_required",
-            message={
+            message=GUARDIAN_CONSENT_REQUIRED
+            if guardian
+            else {
                 "zh-CN": "本次测评需要监护人同意。请先把知情同意书交给老师。",
                 "en": "This screening needs your guardian's consent first. "
                 "Please hand the consent form to your teacher.",
             },
         )
+
+
+GUARDIAN_NOT_ACTIVE = {
+    "zh-CN": "孩子的学籍信息已变更，请联系学校。",
+    "en": "Your child's school record has changed; please contact the school.",
+}
+GUARDIAN_CONSENT_REFUSED = {
+    "zh-CN": "学校记录显示您没有同意孩子参加本次测评，因此不需要填写。如需更改，请联系学校。",
+    "en": "The school has recorded that you did not agree to this screening for your child, "
+    "so there is nothing to answer. Contact the school to change this.",
+}
+GUARDIAN_CONSENT_REQUIRED = {
+    "zh-CN": "本次测评需要先交回知情同意书。请把签好的同意书交给孩子的班主任后再填写。",
+    "en": "This screening needs your signed consent form first. Please return it to your "
+    "child's head teacher, then answer.",
+}
 
 
 def _instrument(rt: Runtime, instrument_id: str) -> Instrument:

@@ -105,6 +105,8 @@ async def student_file(
             "campaign": campaigns[s.campaign_id].name,
             "school_year": campaigns[s.campaign_id].school_year,
             "status": s.status,
+            # Who answered: the student, or the guardian through the guardian link.
+            "respondent": s.respondent,
         }
         if see_scores:
             summary["quality_flags"] = [f["code"] for f in s.quality_flags]

@@ -305,6 +305,7 @@ async def _reminders(
                     select(ScreeningSession.student_id).where(
                         ScreeningSession.campaign_id == campaign.id,
                         ScreeningSession.status == "submitted",
+                        ScreeningSession.respondent == "self",  # a guardian's form is not theirs
                     )
                 )
             ).all()

@@ -197,9 +197,9 @@ def test_a_parent_report_form_is_refused_in_a_student_battery(env: Env) -> None:
     detail = body["detail"]
     assert "psc17 is a parent-report form" in detail
     assert "answered by the student's parent or guardian, not by the student" in detail
-    assert "Guardian links are not built yet" in detail
+    assert "Put it in guardian_battery instead" in detail
     assert "须由学生的家长或监护人作答" in body["message"]["zh-CN"]
-    assert "系统尚未提供家长作答链接" in body["message"]["zh-CN"]
+    assert "请把它放入 guardian_battery" in body["message"]["zh-CN"]
 
 
 def test_a_language_without_text_needs_the_explicit_fallback(env: Env) -> None:
