@@ -14,10 +14,11 @@ from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.template.config import TemplateConfig
 
 from .api.dependencies import DEPENDENCIES
-from .api.routes import ROUTE_HANDLERS
+from .api.routes import API_ROUTES
 from .clock import Clock, SystemClock
 from .db import create_engine, create_session_factory
 from .errors import EXCEPTION_HANDLERS, ServiceError
+from .pages.routes import PAGE_ROUTES
 from .services.instrument_library import installed_instruments
 from .services.runtime import Runtime, load_runtime
 from .settings import Settings
@@ -52,7 +53,7 @@ def create_app(
             await engine.dispose()
 
     return Litestar(
-        route_handlers=[healthz, *ROUTE_HANDLERS],
+        route_handlers=[healthz, *API_ROUTES, *PAGE_ROUTES],
         template_config=TemplateConfig(
             directory=Path(__file__).resolve().parent / "templates", engine=JinjaTemplateEngine
         ),

@@ -58,6 +58,7 @@ from triage._case_state import (
     CASE_ACTIONS,
     CASE_STATES,
     MIN_DECISION_REASON_CHARS,
+    OPEN_CASE_STATES,
     TRANSITIONS,
     CaseAction,
     CaseEvent,
@@ -81,7 +82,7 @@ from triage._crisis_plan import (
 )
 from triage._deadlines import Deadlines, TaskDeadline, compute_deadlines
 from triage._escalation import EscalationStep, due_escalations, escalation_ladder
-from triage._evaluate import OPEN_CASE_RULE_ID, Observation, evaluate, round_half_up
+from triage._evaluate import OPEN_CASE_RULE_ID, Observation, evaluate
 from triage._incident import (
     INCIDENT_REVIEW_PERIOD,
     MIN_REVIEW_REPORT_CHARS,
@@ -141,6 +142,7 @@ __all__ = [
     "MIN_DECISION_REASON_CHARS",
     "MIN_REVIEW_REPORT_CHARS",
     "OPEN_CASE_RULE_ID",
+    "OPEN_CASE_STATES",
     "OVERRIDE_FORMAT",
     "REFERRAL_STAGES",
     "TIER_ORDER",
@@ -222,7 +224,6 @@ __all__ = [
     "referral_follow_up",
     "referral_stage_next",
     "require_safety_floor",
-    "round_half_up",
     "sign",
     "task_escalation_ladder",
     "validate_plan",

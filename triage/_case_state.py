@@ -30,6 +30,7 @@ __all__ = [
     "CASE_ACTIONS",
     "CASE_STATES",
     "MIN_DECISION_REASON_CHARS",
+    "OPEN_CASE_STATES",
     "TRANSITIONS",
     "CaseAction",
     "CaseEvent",
@@ -61,6 +62,8 @@ CaseAction = Literal[
 
 #: Every case state, in the order of the usual path.
 CASE_STATES: tuple[CaseState, ...] = get_args(CaseState)
+#: The states of a case that is still open (every state but ``closed``).
+OPEN_CASE_STATES: tuple[CaseState, ...] = tuple(s for s in CASE_STATES if s != "closed")
 #: Every case action.
 CASE_ACTIONS: tuple[CaseAction, ...] = get_args(CaseAction)
 

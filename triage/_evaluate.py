@@ -8,11 +8,12 @@ from typing import Literal, get_args
 
 import msgspec
 
+from scoring import round_half_up
 from scoring._result import Flag, ScoreResult, SubscaleResult
 from triage._policy import Condition, Policy, Rule
 from triage._result import TIER_ORDER, Reason, Tier, TriageResult
 
-__all__ = ["OPEN_CASE_RULE_ID", "Observation", "ObservationSeverity", "evaluate", "round_half_up"]
+__all__ = ["OPEN_CASE_RULE_ID", "Observation", "ObservationSeverity", "evaluate"]
 
 ObservationSeverity = Literal["concern", "serious", "imminent_danger"]
 _OBSERVATION_SEVERITIES = frozenset(get_args(ObservationSeverity))
@@ -52,9 +53,10 @@ class Observation(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
             raise ValueError("Observation.note must be a string or None")
 
 
-def round_half_up(value: float) -> int:
-    """Round half up, as totals are compared: ``floor(value + 0.5)`` (19.5 gives 20)."""
-    return math.floor(value + 0.5)
+def _rounded(value: float) -> int:
+    """A total as compared with cut-offs: rounded half up by the scorer's one rule
+    (:func:`scoring.round_half_up`; 19.5 gives 20)."""
+    return int(round_half_up(value))
 
 
 def _format_number(value: float) -> str:
@@ -71,7 +73,7 @@ def _score_evidence(score: ScoreResult) -> dict[str, str]:
     }
     if score.total is not None:
         evidence["total"] = _format_number(score.total)
-        evidence["total_rounded"] = str(round_half_up(score.total))
+        evidence["total_rounded"] = str(_rounded(score.total))
     if score.band is not None:
         evidence["band"] = score.band
     if score.prorated:
@@ -93,7 +95,7 @@ def _subscale_evidence(score: ScoreResult, subscale: SubscaleResult) -> dict[str
     evidence["subscale_id"] = subscale.subscale_id
     if subscale.score is not None:
         evidence["subscale_score"] = _format_number(subscale.score)
-        evidence["subscale_score_rounded"] = str(round_half_up(subscale.score))
+        evidence["subscale_score_rounded"] = str(_rounded(subscale.score))
     if subscale.t_score is not None:
         evidence["subscale_t_score"] = _format_number(subscale.t_score)
     if subscale.band is not None:
@@ -160,7 +162,7 @@ def _matches(
         elif cond.total_at_least is not None or cond.total_at_most is not None:
             if score.total is None:
                 continue
-            rounded = round_half_up(score.total)
+            rounded = _rounded(score.total)
             if cond.total_at_least is not None and rounded < cond.total_at_least:
                 continue
             if cond.total_at_most is not None and rounded > cond.total_at_most:

@@ -12,17 +12,7 @@ from litestar.params import FromPath, JSONBody
 
 from ..clock import Clock
 from ..db import AsyncSession, CareGroupMember, Case, CrisisPlan, Incident, Referral, StaffUser
-from ..services import (
-    care_group,
-    case_workflow,
-    incidents,
-    observations,
-    plans,
-    referrals,
-    student_file,
-)
-from ..services.runtime import Runtime
-from .care_schemas import (
+from ..schemas import (
     CaseActionRequest,
     CaseStateOut,
     IncidentOut,
@@ -44,6 +34,16 @@ from .care_schemas import (
     TierDecisionRequest,
     TransferRequest,
 )
+from ..services import (
+    care_group,
+    case_workflow,
+    incidents,
+    observations,
+    plans,
+    referrals,
+    student_file,
+)
+from ..services.runtime import Runtime
 
 Db = NamedDependency[AsyncSession]
 Staff = NamedDependency[StaffUser]

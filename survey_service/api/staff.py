@@ -10,9 +10,7 @@ from litestar.params import FromPath, JSONBody
 
 from ..clock import Clock
 from ..db import AsyncSession, StaffUser
-from ..services import auth, cases
-from ..services.runtime import Runtime
-from .schemas import (
+from ..schemas import (
     AcknowledgeRequest,
     CaseDetail,
     CaseList,
@@ -20,6 +18,8 @@ from .schemas import (
     LoginRequest,
     LoginResponse,
 )
+from ..services import auth, cases
+from ..services.runtime import Runtime
 
 
 @post(

@@ -11,10 +11,7 @@ from litestar.params import FromPath, HeaderParameter, JSONBody
 
 from ..clock import Clock
 from ..db import AsyncSession
-from ..services import screening
-from ..services.runtime import Runtime
-from ..services.saved_answers import Stamp
-from .schemas import (
+from ..schemas import (
     PartialAnswers,
     SavedAnswers,
     StartSessionRequest,
@@ -22,6 +19,9 @@ from .schemas import (
     SubmissionReceipt,
     SubmissionRequest,
 )
+from ..services import screening
+from ..services.runtime import Runtime
+from ..services.saved_answers import Stamp
 
 
 @post("/api/v1/student/sessions", tags=["student"], summary="Start or resume a screening")

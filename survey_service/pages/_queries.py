@@ -37,8 +37,8 @@ from ..db import (
 from ..errors import Forbidden
 from ..services import audit
 from ..services.access import CASE_READERS, require_role
+from ..services.cases import OPEN_STATES
 
-ACTIVE = ("open", "acknowledged", "assessing", "intervening", "monitoring", "referred")
 DASHBOARD_ROLES = {"counsellor", "school_lead", "school_admin", "district_officer"}
 
 
@@ -142,7 +142,7 @@ async def case_queue(db: AsyncSession, user: StaffUser, *, now: datetime) -> lis
         .join(Student, Student.id == Case.student_id)
         .join(SchoolClass, SchoolClass.id == Student.class_id)
         .join(School, School.id == Case.school_id)
-        .where(Case.status.in_(ACTIVE))
+        .where(Case.status.in_(OPEN_STATES))
     )
     if kind == "school":
         query = query.where(Case.school_id == scope_id)
@@ -408,7 +408,7 @@ async def pupils_under_care(
             select(Case, Student, SchoolClass)
             .join(Student, Student.id == Case.student_id)
             .join(SchoolClass, SchoolClass.id == Student.class_id)
-            .where(SchoolClass.head_teacher_id == user.id, Case.status.in_(ACTIVE))
+            .where(SchoolClass.head_teacher_id == user.id, Case.status.in_(OPEN_STATES))
             .order_by(SchoolClass.grade, SchoolClass.name, Student.student_number)
         )
     ).all()
@@ -488,7 +488,7 @@ async def open_tasks(
         .join(SchoolClass, SchoolClass.id == Student.class_id)
         .where(
             CaseTask.status == "open",
-            Case.status.in_(ACTIVE),
+            Case.status.in_(OPEN_STATES),
             Case.school_id.in_(list(schools)),
         )
         .order_by(CaseTask.due_at)
@@ -576,7 +576,7 @@ async def school_work(
     open_cases = Counter(
         (
             await db.scalars(
-                select(Case.school_id).where(Case.school_id.in_(ids), Case.status.in_(ACTIVE))
+                select(Case.school_id).where(Case.school_id.in_(ids), Case.status.in_(OPEN_STATES))
             )
         ).all()
     )
@@ -587,7 +587,7 @@ async def school_work(
                 .join(CaseTask, CaseTask.case_id == Case.id)
                 .where(
                     Case.school_id.in_(ids),
-                    Case.status.in_(ACTIVE),
+                    Case.status.in_(OPEN_STATES),
                     CaseTask.status == "open",
                     CaseTask.due_at < now,
                 )
@@ -650,7 +650,7 @@ async def escalations(db: AsyncSession, user: StaffUser, *, now: datetime) -> li
             .join(SchoolClass, SchoolClass.id == Student.class_id)
             .where(
                 School.district_id == user.district_id,
-                Case.status.in_(ACTIVE),
+                Case.status.in_(OPEN_STATES),
                 Case.escalation_level >= 1,
             )
             .order_by(Case.acknowledge_by)

@@ -20,9 +20,9 @@ from sqlalchemy import select
 
 from instruments import Instrument
 
-from ..api.schemas import HelpContact, InstrumentOut, ItemOut, OptionOut, SubmissionRequest
 from ..db import AccessCode, AsyncSession, Campaign, School, ScreeningSession, Student
 from ..errors import BadRequest
+from ..schemas import HelpContact, InstrumentOut, ItemOut, OptionOut, SubmissionRequest
 from ..security import digest, normalize_access_code
 from ..services import screening
 from ..services.help_contacts import help_contacts

@@ -6,9 +6,9 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
-from ..api.schemas import LoginResponse
 from ..db import AsyncSession, StaffToken, StaffUser
 from ..errors import Unauthorized
+from ..schemas import LoginResponse
 from ..security import digest, hash_password, new_token, verify_password
 from .runtime import Runtime
 

@@ -11,15 +11,6 @@ from sqlalchemy import select
 
 import triage
 
-from ..api.schemas import (
-    CaseDetail,
-    CaseEventOut,
-    CaseList,
-    CaseOut,
-    CaseTaskOut,
-    ReasonOut,
-    StudentRef,
-)
 from ..db import (
     AsyncSession,
     Case,
@@ -32,6 +23,15 @@ from ..db import (
     TriageRecord,
 )
 from ..errors import Conflict, Forbidden, NotFound
+from ..schemas import (
+    CaseDetail,
+    CaseEventOut,
+    CaseList,
+    CaseOut,
+    CaseTaskOut,
+    ReasonOut,
+    StudentRef,
+)
 from . import audit
 from .calendars import school_calendar
 from .notifications import enqueue_case_notification
@@ -39,7 +39,7 @@ from .runtime import Runtime
 
 # Every state but closed: a case being assessed, treated, monitored or referred is still open,
 # so a rescreen or an observation joins it instead of opening a second case.
-OPEN_STATES = ("open", "acknowledged", "assessing", "intervening", "monitoring", "referred")
+OPEN_STATES = triage.OPEN_CASE_STATES
 CASE_READERS = {"counsellor", "school_lead", "district_officer"}
 CASE_ACKNOWLEDGERS = {"counsellor", "school_lead", "district_officer"}
 # Pathways about suicide risk: the red crisis and the orange suicide pathway.

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from ..api.schemas import HelpContact
 from ..db import School
+from ..schemas import HelpContact
 
 
 def help_contacts(school: School | None) -> list[HelpContact]:

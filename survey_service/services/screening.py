@@ -24,14 +24,6 @@ import scoring
 import triage
 from instruments import Instrument, UnknownInstrumentError
 
-from ..api.schemas import (
-    InstrumentOut,
-    ItemOut,
-    OptionOut,
-    StartSessionResponse,
-    SubmissionReceipt,
-    SubmissionRequest,
-)
 from ..db import (
     AccessCode,
     AsyncSession,
@@ -48,6 +40,14 @@ from ..db import (
     TriageRecord,
 )
 from ..errors import BadRequest, Conflict, Forbidden, Gone, NotFound, Unauthorized, Unprocessable
+from ..schemas import (
+    InstrumentOut,
+    ItemOut,
+    OptionOut,
+    StartSessionResponse,
+    SubmissionReceipt,
+    SubmissionRequest,
+)
 from ..security import digest, new_token, normalize_access_code
 from .campaigns import battery_for, consent_needed, guardian_battery
 from .cases import as_tier, find_open_case, open_or_update_case

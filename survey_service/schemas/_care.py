@@ -8,7 +8,7 @@ from typing import Any
 
 import msgspec
 
-from .schemas import Request
+from ._core import Request
 
 
 class CaseActionRequest(Request, frozen=True):
