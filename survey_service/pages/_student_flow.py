@@ -22,7 +22,7 @@ from instruments import Instrument
 
 from ..db import AccessCode, AsyncSession, Campaign, School, ScreeningSession, Student
 from ..errors import BadRequest
-from ..schemas import HelpContact, InstrumentOut, ItemOut, OptionOut, SubmissionRequest
+from ..schemas import HelpContact, InstrumentOut, SubmissionRequest
 from ..security import digest, normalize_access_code
 from ..services import screening
 from ..services.help_contacts import help_contacts
@@ -89,34 +89,10 @@ def needs_notice(campaign: Campaign) -> bool:
 
 def battery_out(rt: Runtime, session: ScreeningSession, lang: str) -> list[InstrumentOut]:
     """The session's instruments in ``lang`` (or their published fallback, with a notice)."""
-    return [_instrument_out(rt.catalogue.get(b["instrument_id"]), lang) for b in session.battery]
-
-
-def _instrument_out(instrument: Instrument, requested: str) -> InstrumentOut:
-    lang = instrument.resolve_language(requested)
-    status = instrument.languages[lang].status
-    notice = None
-    if lang != requested:
-        notice = screening.FALLBACK_NOTICE
-    elif status != "validated":
-        notice = screening.UNVALIDATED_NOTICE
-    return InstrumentOut(
-        instrument_id=instrument.id,
-        version=instrument.version,
-        title=instrument.title[lang],
-        instructions=instrument.instructions[lang],
-        language=lang,
-        language_status=status,
-        language_notice=notice,
-        items=[
-            ItemOut(
-                item_id=item.id,
-                text=item.text[lang],
-                options=[OptionOut(value=o.value, text=o.text[lang]) for o in item.options],
-            )
-            for item in instrument.items
-        ],
-    )
+    return [
+        screening.instrument_out(rt.catalogue.get(b["instrument_id"]), lang)
+        for b in session.battery
+    ]
 
 
 def _cookie(

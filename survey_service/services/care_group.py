@@ -7,9 +7,10 @@ from datetime import datetime
 
 from sqlalchemy import select
 
-from ..db import AsyncSession, CareGroupMember, CaseEvent, Guardian, StaffUser, Student
+from ..db import AsyncSession, CareGroupMember, Guardian, StaffUser, Student
 from ..errors import Conflict, NotFound, Unprocessable
 from .access import CARE_STAFF, case_in_scope, require_role
+from .case_events import case_event
 
 STAFF_ROLES = {"counsellor", "head_teacher", "teacher", "school_lead"}
 MEMBER_ROLES = STAFF_ROLES | {"guardian", "peer_supporter"}
@@ -82,16 +83,7 @@ async def add_member(
     )
     db.add(member)
     await db.flush()  # ids are assigned at flush; the reply carries it
-    db.add(
-        CaseEvent(
-            case_id=case.id,
-            kind="care_group.added",
-            actor_id=user.id,
-            at=now,
-            note=None,
-            data={"role": role},
-        )
-    )
+    db.add(case_event(case.id, "care_group.added", at=now, actor_id=user.id, data={"role": role}))
     return member
 
 
@@ -105,13 +97,8 @@ async def remove_member(
         raise NotFound("No such care group member", code="member_not_found")
     member.removed_at = now
     db.add(
-        CaseEvent(
-            case_id=case.id,
-            kind="care_group.removed",
-            actor_id=user.id,
-            at=now,
-            note=None,
-            data={"role": member.role},
+        case_event(
+            case.id, "care_group.removed", at=now, actor_id=user.id, data={"role": member.role}
         )
     )
 

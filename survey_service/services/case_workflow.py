@@ -17,7 +17,6 @@ from ..db import (
     AsyncSession,
     CareRecord,
     Case,
-    CaseEvent,
     CaseTask,
     SchoolClass,
     StaffUser,
@@ -26,6 +25,7 @@ from ..db import (
 from ..errors import Conflict, Forbidden, NotFound, Unprocessable
 from . import audit
 from .access import CARE_STAFF, case_in_scope, require_role
+from .case_events import case_event
 from .cases import complete_acknowledge_tasks
 
 RECORD_KINDS = {"talk", "home_visit", "guardian_contact", "assessment", "note"}
@@ -75,11 +75,11 @@ async def apply_action(
         case.acknowledged_by = user.id
         await complete_acknowledge_tasks(db, case, user, now)
     db.add(
-        CaseEvent(
-            case_id=case.id,
-            kind=f"state.{action}",
-            actor_id=user.id,
+        case_event(
+            case.id,
+            f"state.{action}",
             at=now,
+            actor_id=user.id,
             note=note,
             data={"from": previous, "to": new_state},
         )
@@ -122,11 +122,11 @@ async def change_tier(
     previous = case.tier
     case.tier = tier
     db.add(
-        CaseEvent(
-            case_id=case.id,
-            kind="tier_decision",
-            actor_id=user.id,
+        case_event(
+            case.id,
+            "tier_decision",
             at=now,
+            actor_id=user.id,
             note=reason,
             data={"from": previous, "to": tier},
         )
@@ -178,11 +178,7 @@ async def add_record(
     )
     db.add(record)
     await db.flush()  # ids are assigned at flush; the reply carries it
-    db.add(
-        CaseEvent(
-            case_id=case.id, kind=f"record.{kind}", actor_id=user.id, at=now, note=None, data={}
-        )
-    )
+    db.add(case_event(case.id, f"record.{kind}", at=now, actor_id=user.id, data={}))
     return record
 
 
@@ -215,11 +211,11 @@ async def complete_task(
     task.note = note
     task.next_escalation_at = None
     db.add(
-        CaseEvent(
-            case_id=case.id,
-            kind="task.done",
-            actor_id=user.id,
+        case_event(
+            case.id,
+            "task.done",
             at=now,
+            actor_id=user.id,
             note=note,
             data={"task_id": str(task.id), "kind": task.kind},
         )

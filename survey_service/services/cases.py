@@ -34,6 +34,7 @@ from ..schemas import (
 )
 from . import audit
 from .calendars import school_calendar
+from .case_events import case_event
 from .notifications import enqueue_case_notification
 from .runtime import Runtime
 
@@ -175,12 +176,10 @@ async def open_or_update_case(
             not pathway_raised
         ):
             db.add(
-                CaseEvent(
-                    case_id=open_case.id,
-                    kind="rescreened",
-                    actor_id=None,
+                case_event(
+                    open_case.id,
+                    "rescreened",
                     at=now,
-                    note=None,
                     data={"tier": result.tier, "triage_id": str(triage_row.id)},
                 )
             )
@@ -225,7 +224,7 @@ async def open_or_update_case(
         db.add(case)
         await db.flush()
         event, data = "opened", {"tier": result.tier, "reasons": reasons}
-    db.add(CaseEvent(case_id=case.id, kind=event, actor_id=None, at=now, note=None, data=data))
+    db.add(case_event(case.id, event, at=now, data=data))
     due: list[tuple[str, datetime, str | None]] = [
         (t.kind, t.due_at, None) for t in deadlines.tasks
     ]
@@ -362,11 +361,11 @@ async def acknowledge(
     case.next_escalation_at = None
     await complete_acknowledge_tasks(db, case, user, now)
     db.add(
-        CaseEvent(
-            case_id=case.id,
-            kind="acknowledged",
-            actor_id=user.id,
+        case_event(
+            case.id,
+            "acknowledged",
             at=now,
+            actor_id=user.id,
             note=note,
             data={"escalation_level": case.escalation_level},
         )

@@ -12,10 +12,11 @@ from sqlalchemy import select
 
 import triage
 
-from ..db import AsyncSession, CaseEvent, CrisisPlan, School, StaffUser
+from ..db import AsyncSession, CrisisPlan, School, StaffUser
 from ..errors import NotFound, Unprocessable
 from . import audit
 from .access import CARE_STAFF, require_role, student_in_scope
+from .case_events import case_event
 from .cases import find_open_case
 
 
@@ -65,13 +66,8 @@ async def save_plan(
     db.add(row)
     if case is not None:
         db.add(
-            CaseEvent(
-                case_id=case.id,
-                kind="plan.saved",
-                actor_id=user.id,
-                at=now,
-                note=None,
-                data={"version": row.version},
+            case_event(
+                case.id, "plan.saved", at=now, actor_id=user.id, data={"version": row.version}
             )
         )
     audit.record(

@@ -9,10 +9,11 @@ from sqlalchemy import select
 
 import triage
 
-from ..db import AsyncSession, Case, CaseEvent, CaseTask, Referral, School, StaffUser
+from ..db import AsyncSession, Case, CaseTask, Referral, School, StaffUser
 from ..errors import Conflict, NotFound, Unprocessable
 from .access import CARE_STAFF, case_in_scope, require_role
 from .calendars import school_calendar
+from .case_events import case_event
 from .cases import add_task
 from .runtime import Runtime
 
@@ -44,11 +45,11 @@ async def refer(
     db.add(referral)
     await db.flush()
     db.add(
-        CaseEvent(
-            case_id=case.id,
-            kind="referral.sent",
-            actor_id=user.id,
+        case_event(
+            case.id,
+            "referral.sent",
             at=now,
+            actor_id=user.id,
             note=note,
             data={"referral_id": str(referral.id), "hospital": referral.hospital},
         )
@@ -90,12 +91,11 @@ async def advance(
     if feedback:
         referral.feedback = feedback
     db.add(
-        CaseEvent(
-            case_id=case.id,
-            kind=f"referral.{stage}",
-            actor_id=user.id,
+        case_event(
+            case.id,
+            f"referral.{stage}",
             at=now,
-            note=None,
+            actor_id=user.id,
             data={"referral_id": str(referral.id)},
         )
     )

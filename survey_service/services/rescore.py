@@ -21,6 +21,7 @@ from instruments import UnknownInstrumentError
 from ..db import AsyncSession, Campaign, Response, Score, ScreeningSession
 from ..errors import NotFound
 from .runtime import Runtime
+from .scores import score_row
 
 
 class ResultSummary(msgspec.Struct, frozen=True):
@@ -104,8 +105,8 @@ async def rescore_campaign(
             .order_by(Score.scored_at)
         )
     ).all()
-    for score_row in scores:
-        latest[score_row.response_id] = score_row
+    for stored in scores:
+        latest[stored.response_id] = stored
     changed: list[RescoreChange] = []
     errors: list[str] = []
     unchanged = 0
@@ -149,20 +150,12 @@ async def rescore_campaign(
             )
         if apply and (not _same(before, after) or before.version != after.version):
             db.add(
-                Score(
+                score_row(
+                    result,
                     response_id=response.id,
                     session_id=response.session_id,
                     student_id=response.student_id,
-                    instrument_id=result.instrument_id,
-                    instrument_version=result.instrument_version,
-                    status=result.status,
-                    total=result.total,
-                    band=result.band,
-                    prorated=result.prorated,
-                    positive=result.positive,
-                    subscales=[msgspec.to_builtins(s) for s in result.subscales],
-                    flags=[msgspec.to_builtins(f) for f in result.flags],
-                    scored_at=now,
+                    now=now,
                 )
             )
         if progress is not None and (n % 1000 == 0 or n == len(rows)):

@@ -34,7 +34,6 @@ from ..db import (
     Response,
     School,
     SchoolClass,
-    Score,
     ScreeningSession,
     Student,
     TriageRecord,
@@ -55,6 +54,7 @@ from .help_contacts import help_contacts
 from .runtime import Runtime
 from .saved_answers import SavedState, Stamp, union_for_submission
 from .saved_answers import merge as merge_saved
+from .scores import score_row
 
 _CANONICAL = msgspec.json.Encoder(order="sorted")
 
@@ -182,7 +182,7 @@ async def start_session(
         language=language,
         resumed=not created,
         expires_at=min(code.expires_at, campaign.closes_at),
-        battery=[_instrument_out(i, language) for i in battery],
+        battery=[instrument_out(i, language) for i in battery],
         help_contacts=help_contacts(school),
         saved_answers={k: dict(v) for k, v in (session.partial_answers or {}).items()},
         answers_version=session.answers_version or 0,
@@ -263,7 +263,15 @@ async def submit(
         )
         db.add(response)
         await db.flush()  # no ORM relationships: flush parents before the rows that refer to them
-        db.add(_score_row(scored, response, session.student_id, now))
+        db.add(
+            score_row(
+                scored,
+                response_id=response.id,
+                session_id=response.session_id,
+                student_id=session.student_id,
+                now=now,
+            )
+        )
 
     open_case, result = await _evaluate(
         db, rt.policy_for(school.code), student.id, [r for _, _, r in results]
@@ -392,7 +400,8 @@ def _instrument(rt: Runtime, instrument_id: str) -> Instrument:
         ) from exc
 
 
-def _instrument_out(instrument: Instrument, requested: str) -> InstrumentOut:
+def instrument_out(instrument: Instrument, requested: str) -> InstrumentOut:
+    """An instrument as delivered in ``requested`` (or its published fallback, with a notice)."""
     lang = instrument.resolve_language(requested)
     status = instrument.languages[lang].status
     notice = None
@@ -461,26 +470,6 @@ def _score_all(
             extra={"errors": errors},
         )
     return scored
-
-
-def _score_row(
-    result: scoring.ScoreResult, response: Response, student_id: uuid.UUID, now: datetime
-) -> Score:
-    return Score(
-        response_id=response.id,
-        session_id=response.session_id,
-        student_id=student_id,
-        instrument_id=result.instrument_id,
-        instrument_version=result.instrument_version,
-        status=result.status,
-        total=result.total,
-        band=result.band,
-        prorated=result.prorated,
-        positive=result.positive,
-        subscales=[msgspec.to_builtins(s) for s in result.subscales],
-        flags=[msgspec.to_builtins(f) for f in result.flags],
-        scored_at=now,
-    )
 
 
 async def _evaluate(

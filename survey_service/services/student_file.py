@@ -37,6 +37,7 @@ from ..db import (
 from ..errors import Conflict, NotFound, Unprocessable
 from . import audit
 from .access import require_role, student_in_scope
+from .case_events import case_event
 
 FILE_READERS = {"counsellor", "school_lead", "district_officer", "head_teacher"}
 
@@ -265,12 +266,11 @@ async def transfer_student(
     ).all():
         case.school_id = school.id
         db.add(
-            CaseEvent(
-                case_id=case.id,
-                kind="transferred",
-                actor_id=user.id,
+            case_event(
+                case.id,
+                "transferred",
                 at=now,
-                note=None,
+                actor_id=user.id,
                 data={"from_school": str(previous), "to_school": str(school.id)},
             )
         )

@@ -26,7 +26,6 @@ import triage
 from ..db import (
     Campaign,
     Case,
-    CaseEvent,
     CaseTask,
     CrisisPlan,
     InboxItem,
@@ -36,6 +35,7 @@ from ..db import (
 )
 from ..services.calendars import school_calendar
 from ..services.campaigns import targets
+from ..services.case_events import case_event
 from ..services.cases import add_task, ladder_steps
 from ..services.notifications import enqueue, enqueue_case_notification
 from ..services.runtime import Runtime
@@ -117,12 +117,10 @@ async def _cases(db: AsyncSession, settings: Settings, now: datetime, stats: Swe
                 due_at=step.due_at,
             )
             db.add(
-                CaseEvent(
-                    case_id=case.id,
-                    kind="escalated",
-                    actor_id=None,
+                case_event(
+                    case.id,
+                    "escalated",
                     at=now,
-                    note=None,
                     data={
                         "level": step.level,
                         "role": step.role,
@@ -168,12 +166,10 @@ async def _tasks(db: AsyncSession, settings: Settings, now: datetime, stats: Swe
                 subject=str(task.id),
             )
             db.add(
-                CaseEvent(
-                    case_id=case.id,
-                    kind="task.escalated",
-                    actor_id=None,
+                case_event(
+                    case.id,
+                    "task.escalated",
                     at=now,
-                    note=None,
                     data={
                         "task_id": str(task.id),
                         "task": task.kind,
@@ -232,16 +228,7 @@ async def _plan_reviews(db: AsyncSession, rt: Runtime, now: datetime, stats: Swe
             policy=rt.policy_for(school.code),
             data={"plan_version": plan.version},
         )
-        db.add(
-            CaseEvent(
-                case_id=case.id,
-                kind="plan.review_due",
-                actor_id=None,
-                at=now,
-                note=None,
-                data={"version": plan.version},
-            )
-        )
+        db.add(case_event(case.id, "plan.review_due", at=now, data={"version": plan.version}))
         stats.plan_reviews += 1
 
 
