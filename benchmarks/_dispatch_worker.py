@@ -16,7 +16,6 @@ import httpx
 from survey_service.db import create_engine, create_session_factory
 from survey_service.settings import Settings
 from survey_service.workers import Dispatcher
-from triage import WebhookNotifier
 
 
 async def main(database_url: str, seconds: float, interval: float) -> None:
@@ -28,9 +27,7 @@ async def main(database_url: str, seconds: float, interval: float) -> None:
     delivered = 0
     try:
         async with httpx.AsyncClient() as client:
-            worker = Dispatcher(
-                create_session_factory(engine), WebhookNotifier(client), settings, client=client
-            )
+            worker = Dispatcher(create_session_factory(engine), client, settings)
             while time.monotonic() < end:
                 stats = await worker.run_once(datetime.now(UTC))
                 delivered += stats.delivered

@@ -13,16 +13,23 @@ import contextlib
 import json
 import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 
 from instruments import Instrument
 
+from .clock import Clock, SystemClock
 from .settings import DEV_SECRET_KEY, Settings, SettingsError
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+    from .services.runtime import Runtime
 
 
 def _common() -> argparse.ArgumentParser:
@@ -158,6 +165,47 @@ def _err(message: str) -> None:
     print(f"runxin: {message}", file=sys.stderr)
 
 
+@dataclass
+class _Service:
+    """What a database command works with (see :func:`_service`)."""
+
+    settings: Settings
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+    clock: Clock
+    _runtime: Runtime | None = field(default=None, repr=False)
+
+    async def runtime(self) -> Runtime:
+        """The runtime (catalogue with the installed definitions, policies), loaded once."""
+        if self._runtime is None:
+            from .services.instrument_library import installed_instruments
+            from .services.runtime import load_runtime
+
+            async with self.sessions() as db:
+                self._runtime = load_runtime(self.settings, await installed_instruments(db))
+        return self._runtime
+
+
+@contextlib.asynccontextmanager
+async def _service(settings: Settings, *, clock: Clock | None = None) -> AsyncIterator[_Service]:
+    """Set up a command's engine, session factory, runtime (on first use) and clock.
+
+    ``clock`` defaults to the wall clock; the engine is disposed of on exit.
+    """
+    from .db import create_engine, create_session_factory
+
+    engine = create_engine(settings.database_url)
+    try:
+        yield _Service(
+            settings=settings,
+            engine=engine,
+            sessions=create_session_factory(engine),
+            clock=clock if clock is not None else SystemClock(),
+        )
+    finally:
+        await engine.dispose()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -177,9 +225,9 @@ def _dispatch(args: argparse.Namespace) -> int:
     if command == "policy":
         return _cmd_policy_check(args)
     if command == "inbox":
-        from .inbox import run_inbox
+        from .webhook_inbox import run_inbox
 
-        run_inbox(args.host, args.port, args.secret)
+        run_inbox(args.host, args.port, args.secret, clock=SystemClock())
         return 0
     settings = _settings(args, base_url=getattr(args, "base_url", None))
     if settings.secret_key == DEV_SECRET_KEY and command in {"serve", "worker", "demo"}:
@@ -289,49 +337,39 @@ def _cmd_serve(settings: Settings, host: str, port: int) -> int:
 async def _cmd_worker(settings: Settings, *, once: bool, interval: float) -> int:
     import httpx
 
-    from triage import WebhookNotifier
-
-    from .db import create_engine, create_session_factory
-    from .services.instrument_library import installed_instruments
-    from .services.runtime import load_runtime
     from .workers import Dispatcher, sweep
 
-    engine = create_engine(settings.database_url)
-    sessions = create_session_factory(engine)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    try:
-        async with httpx.AsyncClient() as client:
-            async with sessions() as db:
-                runtime = load_runtime(settings, await installed_instruments(db))
-            dispatcher = Dispatcher(sessions, WebhookNotifier(client), settings)
-            print(f"worker {dispatcher.worker_id} started", file=sys.stderr)
-            while not stop.is_set():
-                now = datetime.now(UTC)
-                swept = await sweep(sessions, settings, now=now, runtime=runtime)
-                stats = await dispatcher.run_once(now)
-                if swept.escalations or swept.task_escalations or stats.claimed:
-                    print(
-                        f"{now:%H:%M:%S} escalations={swept.escalations} "
-                        f"task_escalations={swept.task_escalations} "
-                        f"claimed={stats.claimed} delivered={stats.delivered} "
-                        f"retrying={stats.retried} failed={stats.failed}",
-                        file=sys.stderr,
-                    )
-                if once:
-                    break
-                if not stats.claimed:
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(stop.wait(), timeout=interval)
-    finally:
-        await engine.dispose()
+    # One HTTP client for the process's whole life, shared by every delivery.
+    async with _service(settings) as svc, httpx.AsyncClient() as client:
+        runtime = await svc.runtime()
+        dispatcher = Dispatcher(svc.sessions, client, settings)
+        print(f"worker {dispatcher.worker_id} started", file=sys.stderr)
+        while not stop.is_set():
+            now = svc.clock.now()
+            swept = await sweep(svc.sessions, settings, now=now, runtime=runtime)
+            stats = await dispatcher.run_once(now)
+            if swept.escalations or swept.task_escalations or stats.claimed:
+                print(
+                    f"{now:%H:%M:%S} escalations={swept.escalations} "
+                    f"task_escalations={swept.task_escalations} "
+                    f"claimed={stats.claimed} delivered={stats.delivered} "
+                    f"retrying={stats.retried} failed={stats.failed}",
+                    file=sys.stderr,
+                )
+            if once:
+                break
+            if not stats.claimed:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), timeout=interval)
     return 0
 
 
 async def _cmd_sweep(settings: Settings, at: str) -> int:
-    from .db import create_engine, create_session_factory
+    from .clock import ManualClock
     from .workers import sweep
 
     try:
@@ -342,31 +380,21 @@ async def _cmd_sweep(settings: Settings, at: str) -> int:
     if when.tzinfo is None:
         _err("--at needs a UTC offset, e.g. 2026-09-01T08:00:00+08:00")
         return 1
-    from .services.instrument_library import installed_instruments
-    from .services.runtime import load_runtime
-
-    engine = create_engine(settings.database_url)
-    try:
-        sessions = create_session_factory(engine)
-        async with sessions() as db:
-            runtime = load_runtime(settings, await installed_instruments(db))
-        stats = await sweep(sessions, settings, now=when.astimezone(UTC), runtime=runtime)
-    finally:
-        await engine.dispose()
+    async with _service(settings, clock=ManualClock(when.astimezone(UTC))) as svc:
+        runtime = await svc.runtime()
+        stats = await sweep(svc.sessions, settings, now=svc.clock.now(), runtime=runtime)
     print(json.dumps(msgspec.to_builtins(stats)))
     return 0
 
 
 async def _cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
-    from .db import create_engine, create_session_factory
     from .errors import ServiceError
     from .services.demo import seed_demo
     from .services.runtime import load_runtime
 
     rt = load_runtime(settings)
-    engine = create_engine(settings.database_url)
     try:
-        async with create_session_factory(engine)() as db, db.begin():
+        async with _service(settings) as svc, svc.sessions() as db, db.begin():
             seeded = await seed_demo(
                 db,
                 rt,
@@ -374,13 +402,11 @@ async def _cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
                 staff_password=args.staff_password,
                 webhook_url=args.webhook_url,
                 webhook_secret=args.webhook_secret,
-                now=datetime.now(UTC),
+                now=svc.clock.now(),
             )
     except (ServiceError, ValueError) as exc:
         _err(str(exc))
         return 1
-    finally:
-        await engine.dispose()
     if args.codes_file:
         Path(args.codes_file).write_text("\n".join(seeded.access_codes) + "\n", encoding="utf-8")
     print(f"schools: {', '.join(seeded.school_codes)}")
@@ -396,21 +422,17 @@ async def _installed(settings: Settings) -> list[Instrument] | None:
     """Installed definitions, or ``None`` when the database has no schema yet."""
     from sqlalchemy.exc import OperationalError, ProgrammingError
 
-    from .db import create_engine, create_session_factory
     from .services.instrument_library import installed_instruments
     from .settings import database_urls
 
     urls = database_urls(settings.database_url)
     if urls.dialect == "sqlite" and not Path(urls.async_url.split(":///", 1)[1]).exists():
         return None
-    engine = create_engine(settings.database_url)
     try:
-        async with create_session_factory(engine)() as db:
+        async with _service(settings) as svc, svc.sessions() as db:
             return await installed_instruments(db)
     except (OperationalError, ProgrammingError):
         return None
-    finally:
-        await engine.dispose()
 
 
 async def _cmd_instruments(settings: Settings, args: argparse.Namespace) -> int:
@@ -485,7 +507,6 @@ def _instrument_text(i: Instrument) -> str:
 async def _cmd_instruments_add(settings: Settings, path: Path) -> int:
     from instruments import DefinitionError, default_catalogue
 
-    from .db import create_engine, create_session_factory
     from .errors import ServiceError
     from .services.instrument_library import install_definition
 
@@ -494,21 +515,18 @@ async def _cmd_instruments_add(settings: Settings, path: Path) -> int:
     except OSError as exc:
         _err(f"cannot read {path}: {exc.strerror}")
         return 1
-    engine = create_engine(settings.database_url)
     try:
-        async with create_session_factory(engine)() as db, db.begin():
+        async with _service(settings) as svc, svc.sessions() as db, db.begin():
             instrument, new = await install_definition(
                 db,
                 document,
                 source=str(path),
                 shipped=default_catalogue(),
-                now=datetime.now(UTC),
+                now=svc.clock.now(),
             )
     except (DefinitionError, ServiceError) as exc:
         _err(str(exc))
         return 1
-    finally:
-        await engine.dispose()
     state = "installed" if new else "already installed (identical)"
     print(f"{instrument.id} version {instrument.version}: {state}")
     return 0
@@ -517,11 +535,8 @@ async def _cmd_instruments_add(settings: Settings, path: Path) -> int:
 async def _cmd_rescore(settings: Settings, args: argparse.Namespace) -> int:
     import uuid
 
-    from .db import create_engine, create_session_factory
     from .errors import ServiceError
-    from .services.instrument_library import installed_instruments
     from .services.rescore import rescore_campaign
-    from .services.runtime import load_runtime
 
     try:
         campaign_id = uuid.UUID(args.campaign)
@@ -532,18 +547,16 @@ async def _cmd_rescore(settings: Settings, args: argparse.Namespace) -> int:
     def progress(done: int, total: int) -> None:
         print(f"re-scored {done}/{total} responses", file=sys.stderr)
 
-    engine = create_engine(settings.database_url)
     try:
-        async with create_session_factory(engine)() as db, db.begin():
-            rt = load_runtime(settings, await installed_instruments(db))
-            report = await rescore_campaign(
-                db, rt, campaign_id, apply=args.apply, now=datetime.now(UTC), progress=progress
-            )
+        async with _service(settings) as svc:
+            rt = await svc.runtime()
+            async with svc.sessions() as db, db.begin():
+                report = await rescore_campaign(
+                    db, rt, campaign_id, apply=args.apply, now=svc.clock.now(), progress=progress
+                )
     except ServiceError as exc:
         _err(str(exc))
         return 1
-    finally:
-        await engine.dispose()
     if args.json:
         print(json.dumps(msgspec.to_builtins(report), ensure_ascii=False, indent=2))
     else:
@@ -564,7 +577,6 @@ async def _cmd_rescore(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def _cmd_roster(settings: Settings, args: argparse.Namespace) -> int:
-    from .db import create_engine, create_session_factory
     from .errors import ServiceError
     from .rosters import RosterFileError
     from .services.roster_import import import_roster
@@ -574,17 +586,14 @@ async def _cmd_roster(settings: Settings, args: argparse.Namespace) -> int:
         _err(f"{path}: no such file")
         return 1
     print(f"reading {path}…", file=sys.stderr)
-    engine = create_engine(settings.database_url)
     try:
-        async with create_session_factory(engine)() as db, db.begin():
+        async with _service(settings) as svc, svc.sessions() as db, db.begin():
             report = await import_roster(
-                db, school_code=args.school, path=path, apply=args.apply, now=datetime.now(UTC)
+                db, school_code=args.school, path=path, apply=args.apply, now=svc.clock.now()
             )
     except (ServiceError, RosterFileError) as exc:
         _err(str(exc))
         return 1
-    finally:
-        await engine.dispose()
     if args.json:
         print(json.dumps(msgspec.to_builtins(report), ensure_ascii=False, indent=2))
     else:

@@ -1,4 +1,4 @@
-"""Risk triage of Runxin: policy, tiers with reasons, school-time deadlines, escalation, notifier.
+"""Risk triage of Runxin: policy, tiers with reasons, school-time deadlines, escalation, delivery.
 
 Pure domain code: no web framework, no database, no clock (``now`` is always a parameter).
 
@@ -81,7 +81,14 @@ from triage._crisis_plan import (
     validate_plan,
 )
 from triage._deadlines import Deadlines, TaskDeadline, compute_deadlines
-from triage._escalation import EscalationStep, due_escalations, escalation_ladder
+from triage._escalation import (
+    CASE_RECIPIENT_ROLES,
+    CaseRecipientRole,
+    EscalationStep,
+    due_escalations,
+    escalation_ladder,
+    next_rung,
+)
 from triage._evaluate import OPEN_CASE_RULE_ID, Observation, evaluate
 from triage._incident import (
     INCIDENT_REVIEW_PERIOD,
@@ -95,9 +102,6 @@ from triage._incident import (
 )
 from triage._notify import (
     DeliveryOutcome,
-    Notification,
-    Notifier,
-    WebhookNotifier,
     backoff_delay,
     parse_retry_after,
     sign,
@@ -107,6 +111,7 @@ from triage._policy import (
     DEFAULT_POLICY_PATH,
     CarePolicy,
     CaseTier,
+    EscalationRole,
     Policy,
     PolicyError,
     load_policy,
@@ -135,6 +140,7 @@ __all__ = [
     "CARE_TASK_KINDS",
     "CASE_ACTIONS",
     "CASE_PARTS",
+    "CASE_RECIPIENT_ROLES",
     "CASE_STATES",
     "DEFAULT_POLICY_PATH",
     "GROUP_ROLES",
@@ -158,18 +164,18 @@ __all__ = [
     "CareTaskKind",
     "CaseAction",
     "CaseEvent",
+    "CaseRecipientRole",
     "CaseRuleError",
     "CaseState",
     "CaseTier",
     "CrisisPlan",
     "Deadlines",
     "DeliveryOutcome",
+    "EscalationRole",
     "EscalationStep",
     "ExamPeriod",
     "IllegalTransition",
     "IncidentReviewStatus",
-    "Notification",
-    "Notifier",
     "Observation",
     "PlanContact",
     "PlanError",
@@ -191,7 +197,6 @@ __all__ = [
     "TierDecision",
     "TriageResult",
     "Visibility",
-    "WebhookNotifier",
     "allowed_actions",
     "backoff_delay",
     "can_see",
@@ -215,6 +220,7 @@ __all__ = [
     "load_policy_layers",
     "may_perform",
     "merge_policy",
+    "next_rung",
     "next_state",
     "parse_policy",
     "parse_policy_override",

@@ -20,9 +20,24 @@ from triage._deadlines import resolve_due
 from triage._policy import Policy
 from triage._result import Tier
 
-__all__ = ["EscalationRole", "EscalationStep", "due_escalations", "escalation_ladder"]
+__all__ = [
+    "CASE_RECIPIENT_ROLES",
+    "CaseRecipientRole",
+    "EscalationStep",
+    "due_escalations",
+    "escalation_ladder",
+    "next_rung",
+]
 
-EscalationRole = Literal["counsellor", "school_lead", "district_officer"]
+#: Who a case notification can go to: the counsellor (level 0, told when the case opens) or a
+#: rung of the escalation ladder (one of :data:`~triage.EscalationRole`).
+CaseRecipientRole = Literal["counsellor", "school_lead", "district_officer"]
+#: The members of :data:`CaseRecipientRole`, counsellor first.
+CASE_RECIPIENT_ROLES: tuple[CaseRecipientRole, ...] = (
+    "counsellor",
+    "school_lead",
+    "district_officer",
+)
 
 
 class EscalationStep(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -33,13 +48,14 @@ class EscalationStep(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     level : int
         1 for the first rung above the counsellor, 2 for the next, and so on.
     role : {"counsellor", "school_lead", "district_officer"}
-        Who is notified.
+        Who is notified: a rung of the policy's ladder (:data:`~triage.EscalationRole`), or
+        the counsellor re-notified about an overdue task (:func:`~triage.task_escalation_ladder`).
     due_at : datetime
         UTC-aware instant from which the rung fires if the case is still unacknowledged.
     """
 
     level: int
-    role: EscalationRole
+    role: CaseRecipientRole
     due_at: datetime
 
 
@@ -132,3 +148,39 @@ def due_escalations(
                 "a ladder must not skip a rung"
             )
     return tuple(step for step in ordered if step.level > fired_level and step.due_at <= now)
+
+
+def next_rung(
+    ladder: Sequence[EscalationStep], *, failed: CaseRecipientRole
+) -> EscalationStep | None:
+    """The rung to tell when a notification to ``failed`` finally failed.
+
+    Parameters
+    ----------
+    ladder : sequence of EscalationStep
+        The case's ladder (:func:`escalation_ladder`: the policy's ``tiers[].escalation`` for
+        the case's tier), in any order.
+    failed : {"counsellor", "school_lead", "district_officer"}
+        Whom the failed notification was for.
+
+    Returns
+    -------
+    EscalationStep or None
+        The rung above the rung of ``failed``; for the counsellor, when not on the ladder, the
+        first rung; ``None`` when there is none (the top of the ladder, a tier without a
+        ladder, or a role the ladder does not hold).
+
+    Raises
+    ------
+    ValueError
+        If ``failed`` is not a case recipient role.
+    """
+    if failed not in CASE_RECIPIENT_ROLES:
+        raise ValueError(f"failed must be one of {CASE_RECIPIENT_ROLES}, got {failed!r}")
+    ordered = sorted(ladder, key=lambda step: step.level)
+    for lower, higher in itertools.pairwise(ordered):
+        if lower.role == failed:
+            return higher
+    if failed == "counsellor" and all(step.role != failed for step in ordered):
+        return ordered[0] if ordered else None
+    return None

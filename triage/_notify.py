@@ -1,9 +1,11 @@
-"""The notification seam: signed webhook delivery and retry timing.
+"""Delivery outcomes, webhook signatures and retry timing, shared by every channel.
 
 Delivery is at least once: the dispatcher (in ``survey_service``) keeps retrying a retryable
-outcome with :func:`backoff_delay` and escalates one that finally fails. Receivers de-duplicate
-on the stable ``X-Runxin-Delivery`` id and check ``X-Runxin-Signature`` with
-:func:`verify_signature`, which signs ``f"{timestamp}." + body`` with HMAC-SHA256.
+outcome with :func:`backoff_delay` and escalates one that finally fails. The channels
+themselves (the signed webhook among them) sit behind one seam,
+:class:`triage.channels.ChannelNotifier`. Webhook receivers de-duplicate on the stable
+``X-Runxin-Delivery`` id and check ``X-Runxin-Signature`` with :func:`verify_signature`,
+which signs ``f"{timestamp}." + body`` with HMAC-SHA256 (:func:`sign`).
 """
 
 from __future__ import annotations
@@ -13,13 +15,10 @@ import hmac
 import math
 import random
 import re
-import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from typing import Any, Protocol
 
-import httpx
 import msgspec
 
 from triage._calendar import require_aware
@@ -28,9 +27,6 @@ __all__ = [
     "MAX_RETRY_AFTER_S",
     "SIGNATURE_VERSION",
     "DeliveryOutcome",
-    "Notification",
-    "Notifier",
-    "WebhookNotifier",
     "backoff_delay",
     "parse_retry_after",
     "sign",
@@ -43,37 +39,6 @@ SIGNATURE_VERSION = "v1"
 MAX_RETRY_AFTER_S = 3600.0
 
 _TIMESTAMP_RE = re.compile(r"[0-9]{1,15}")
-
-
-class Notification(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    """One message to deliver to one endpoint.
-
-    Parameters
-    ----------
-    delivery_id : str
-        Stable id of this delivery, identical on every retry (receivers de-duplicate on it).
-    event : str
-        Event name, e.g. ``"case.opened"`` or ``"case.escalated"``.
-    url : str
-        Endpoint URL.
-    secret : str
-        Shared signing secret of the endpoint (hidden from ``repr``).
-    payload : dict
-        JSON-serialisable body; must contain ``"delivery_id"`` equal to ``delivery_id``. It
-        carries the minimum (tier, school/class, deadline, link), never answers or scores.
-    """
-
-    delivery_id: str
-    event: str
-    url: str
-    secret: str
-    payload: dict[str, Any]
-
-    def __repr__(self) -> str:
-        return (
-            f"Notification(delivery_id={self.delivery_id!r}, event={self.event!r}, "
-            f"url=<hidden>, secret=<hidden>, payload=<{len(self.payload)} keys>)"
-        )
 
 
 class DeliveryOutcome(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -101,14 +66,6 @@ class DeliveryOutcome(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     error: str | None
     retry_after_s: float | None
     latency_ms: float
-
-
-class Notifier(Protocol):
-    """A delivery channel (webhook, email, WeCom, DingTalk, SMS gateway)."""
-
-    async def deliver(self, notification: Notification, *, now: datetime) -> DeliveryOutcome:
-        """Attempt one delivery at ``now``; report the outcome instead of raising."""
-        ...
 
 
 def sign(secret: str, timestamp: int, body: bytes) -> str:
@@ -208,135 +165,6 @@ def parse_retry_after(value: str | None, *, now: datetime) -> float | None:
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
     return max(0.0, (when - now).total_seconds())
-
-
-def _failure(
-    *,
-    retryable: bool,
-    error: str,
-    started: float,
-    status: int | None = None,
-    retry_after_s: float | None = None,
-) -> DeliveryOutcome:
-    return DeliveryOutcome(
-        ok=False,
-        retryable=retryable,
-        status_code=status,
-        error=error,
-        retry_after_s=retry_after_s,
-        latency_ms=(time.perf_counter() - started) * 1000.0,
-    )
-
-
-class WebhookNotifier:
-    """Deliver notifications as signed JSON ``POST`` requests.
-
-    Parameters
-    ----------
-    client : httpx.AsyncClient
-        Client to send with (owned by the caller; tests may give it a ``MockTransport``).
-    timeout_s : float
-        Timeout of each attempt (connect, write, read and pool), in seconds.
-
-    Notes
-    -----
-    Headers: ``Content-Type: application/json``, ``X-Runxin-Delivery`` (delivery id),
-    ``X-Runxin-Event``, ``X-Runxin-Timestamp`` (Unix seconds of ``now``) and
-    ``X-Runxin-Signature`` (see :func:`sign`). 2xx is success; 429 and 5xx, timeouts and
-    connection errors are retryable; any other status is a permanent failure. Network errors
-    are reported as outcomes, never raised.
-    """
-
-    def __init__(self, client: httpx.AsyncClient, *, timeout_s: float = 10.0) -> None:
-        if not math.isfinite(timeout_s) or timeout_s <= 0:
-            raise ValueError(f"timeout_s must be a positive number, got {timeout_s!r}")
-        self._client = client
-        self._timeout = httpx.Timeout(timeout_s)
-
-    async def deliver(self, notification: Notification, *, now: datetime) -> DeliveryOutcome:
-        """Attempt one delivery.
-
-        Parameters
-        ----------
-        notification : Notification
-            What to send and where.
-        now : datetime
-            Aware current instant (signs the timestamp and dates ``Retry-After``).
-
-        Returns
-        -------
-        DeliveryOutcome
-            The outcome; network failures are outcomes, not exceptions.
-
-        Raises
-        ------
-        ValueError
-            If ``now`` is naive or the payload lacks the delivery id or is not JSON-encodable.
-        """
-        require_aware(now, "now")
-        if notification.payload.get("delivery_id") != notification.delivery_id:
-            raise ValueError(
-                "notification payload must contain 'delivery_id' equal to "
-                f"{notification.delivery_id!r}"
-            )
-        try:
-            body = msgspec.json.encode(notification.payload)
-        except (TypeError, msgspec.EncodeError) as exc:
-            raise ValueError(f"notification payload is not JSON-encodable: {exc}") from exc
-        timestamp = math.floor(now.timestamp())
-        headers = {
-            "Content-Type": "application/json",
-            "X-Runxin-Delivery": notification.delivery_id,
-            "X-Runxin-Event": notification.event,
-            "X-Runxin-Timestamp": str(timestamp),
-            "X-Runxin-Signature": sign(notification.secret, timestamp, body),
-        }
-        started = time.perf_counter()
-        try:
-            response = await self._client.post(
-                notification.url, content=body, headers=headers, timeout=self._timeout
-            )
-        except httpx.TimeoutException as exc:
-            return _failure(
-                retryable=True, error=f"timeout ({type(exc).__name__})", started=started
-            )
-        except httpx.UnsupportedProtocol as exc:
-            return _failure(
-                retryable=False, error=f"unsupported URL ({type(exc).__name__})", started=started
-            )
-        except httpx.HTTPError as exc:
-            return _failure(
-                retryable=True, error=f"{type(exc).__name__}: {exc}"[:300], started=started
-            )
-        except httpx.InvalidURL as exc:
-            return _failure(retryable=False, error=f"invalid URL: {exc}"[:300], started=started)
-        except OSError as exc:
-            return _failure(
-                retryable=True, error=f"{type(exc).__name__}: {exc}"[:300], started=started
-            )
-        latency_ms = (time.perf_counter() - started) * 1000.0
-        status = response.status_code
-        if 200 <= status < 300:
-            return DeliveryOutcome(
-                ok=True,
-                retryable=False,
-                status_code=status,
-                error=None,
-                retry_after_s=None,
-                latency_ms=latency_ms,
-            )
-        retryable = status == 429 or 500 <= status < 600
-        retry_after = (
-            parse_retry_after(response.headers.get("Retry-After"), now=now) if retryable else None
-        )
-        return DeliveryOutcome(
-            ok=False,
-            retryable=retryable,
-            status_code=status,
-            error=f"HTTP {status} {response.reason_phrase}".strip(),
-            retry_after_s=retry_after,
-            latency_ms=latency_ms,
-        )
 
 
 def backoff_delay(

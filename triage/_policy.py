@@ -25,6 +25,7 @@ __all__ = [
     "CaseTier",
     "Condition",
     "Due",
+    "EscalationRole",
     "EscalationRule",
     "HomeVisitCadence",
     "HomeVisitPolicy",
@@ -55,6 +56,8 @@ Counting = Literal["clock", "school"]
 FlagSeverityName = Literal["acute", "critical", "follow_up"]
 ObservationSeverityName = Literal["concern", "serious", "imminent_danger"]
 IncompleteStatus = Literal["unscorable", "invalid"]
+#: A rung of an escalation ladder (``tiers[].escalation[].role``): who is told, above the
+#: counsellor, while a case stays unacknowledged. The counsellor is never a rung.
 EscalationRole = Literal["school_lead", "district_officer"]
 
 _LADDER_ORDER: dict[str, int] = {"school_lead": 1, "district_officer": 2}

@@ -2,7 +2,8 @@
 
 A school (and a district, for district officers) may configure channels per recipient role
 with fallbacks (``triage.channels``). Without a configuration the school's signed webhook is
-the one channel, as in the operating contract.
+the one channel, as in the operating contract; without a webhook either, the one channel is
+:class:`~triage.channels.UnconfiguredChannel` (the dispatcher fails its rows over).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from triage.channels import (
     InAppChannel,
     RecipientRoute,
     SchoolChannels,
+    UnconfiguredChannel,
     WebhookChannel,
     parse_school_channels,
 )
@@ -29,6 +31,8 @@ from ..errors import NotFound, Unprocessable
 from .access import require_role
 
 DEFAULT_CHANNEL = "webhook"
+#: Signing secret of a webhook URL set without a secret (``runxin demo --webhook-url`` alone).
+_NO_SECRET = "unconfigured"  # noqa: S105 - a placeholder, not a credential
 ROUTE_EDITORS = {"school_lead", "school_admin"}
 
 
@@ -64,11 +68,12 @@ async def _default_route(db: AsyncSession, school: School, role: str) -> Recipie
         district = await db.get_one(District, school.district_id)
         if district.webhook_url:
             url, secret = district.webhook_url, district.webhook_secret
-    channel = WebhookChannel(
-        name=DEFAULT_CHANNEL,
-        url=url or "http://unconfigured.invalid/",
-        secret=secret or "unconfigured",
-    )
+    channel: ChannelConfig
+    if url:
+        # A URL without a secret (a demo) is still signed, with a placeholder receivers reject.
+        channel = WebhookChannel(name=DEFAULT_CHANNEL, url=url, secret=secret or _NO_SECRET)
+    else:  # no route: rows are queued and failed over (fallback, next role, operator alert)
+        channel = UnconfiguredChannel(name=DEFAULT_CHANNEL)
     return RecipientRoute(role=role, channels=(channel,))
 
 

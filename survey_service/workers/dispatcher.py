@@ -24,7 +24,7 @@ import msgspec
 from sqlalchemy import ColumnElement, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from triage import DeliveryOutcome, Notification, Notifier, backoff_delay
+from triage import CASE_RECIPIENT_ROLES, DeliveryOutcome, backoff_delay, next_rung
 from triage.channels import (
     ON_CALL_ROLE,
     ChannelConfig,
@@ -33,6 +33,7 @@ from triage.channels import (
     InAppMessage,
     NotificationContent,
     RecipientRoute,
+    UnconfiguredChannel,
     WebhookChannel,
     build_notifier,
     next_channel,
@@ -41,7 +42,6 @@ from triage.channels import (
 from ..db import (
     READ_ONLY,
     Case,
-    CaseEvent,
     DeliveryAttempt,
     InboxItem,
     OperatorAlert,
@@ -49,11 +49,11 @@ from ..db import (
     School,
     StaffUser,
 )
+from ..services.case_events import case_event
+from ..services.cases import ladder_steps
 from ..services.notifications import enqueue, requeue_on_call
 from ..services.routing import channel_named, on_call_fallback, route_for
 from ..settings import Settings
-
-NEXT_ROLE = {"counsellor": ("school_lead", 1), "school_lead": ("district_officer", 2)}
 
 
 class DispatchStats(msgspec.Struct):
@@ -76,22 +76,24 @@ class _Job(msgspec.Struct, frozen=True):
 
 class Dispatcher:
     """Delivers outbox rows on each row's channel (signed webhook, WeCom, DingTalk, e-mail,
-    SMS gateway or in-app)."""
+    SMS gateway or in-app), every one through :class:`triage.channels.ChannelNotifier`.
+
+    ``client`` is the process's one long-lived HTTP client (``runxin worker`` creates and
+    closes it; tests may give one a mock transport): the dispatcher never creates its own.
+    """
 
     def __init__(
         self,
         session_factory: async_sessionmaker[AsyncSession],
-        notifier: Notifier,
+        client: httpx.AsyncClient,
         settings: Settings,
         *,
         worker_id: str | None = None,
         rng: random.Random | None = None,
-        client: httpx.AsyncClient | None = None,
     ) -> None:
         self._sessions = session_factory
-        self._notifier = notifier  # the signed-webhook seam (tests may pass their own)
-        self._settings = settings
         self._client = client
+        self._settings = settings
         self.worker_id = worker_id or f"dispatcher-{uuid.uuid4().hex[:12]}"
         self._rng = rng or random.Random()  # noqa: S311 - jitter, not security
 
@@ -204,6 +206,8 @@ class Dispatcher:
         address = None
         if config is None:
             problem = f"channel {row.channel!r} is no longer configured for this role"
+        elif isinstance(config, UnconfiguredChannel):
+            problem = "no webhook is configured for this recipient"
         elif config.address_kind is not None:
             user = await db.get(StaffUser, row.recipient_user_id) if row.recipient_user_id else None
             if user is None:
@@ -216,8 +220,6 @@ class Dispatcher:
                 address = str(user.id)
             if user is not None and not address:
                 problem = f"the {row.recipient_role} has no {config.address_kind} on file"
-        if isinstance(config, WebhookChannel) and config.url.endswith(".invalid/"):
-            problem = "no webhook is configured for this recipient"
         return _Job(
             outbox_id=row.id,
             case_id=row.case_id,
@@ -240,43 +242,28 @@ class Dispatcher:
                 latency_ms=0.0,
             )
         config = job.channel
-        if isinstance(config, WebhookChannel):
-            # The documented signed JSON contract (README, "Webhooks").
-            return await self._notifier.deliver(
-                Notification(
-                    delivery_id=job.delivery_id,
-                    event=job.event,
-                    url=config.url,
-                    secret=config.secret,
-                    payload=job.payload,
-                ),
-                now=now,
-            )
-        try:
-            content = NotificationContent.from_payload(
-                job.payload, names_enabled=config.names_enabled
-            )
-        except ContentError as exc:
-            return DeliveryOutcome(
-                ok=False,
-                retryable=False,
-                status_code=None,
-                retry_after_s=None,
-                error=str(exc),
-                latency_ms=0.0,
-            )
-        client = self._client or httpx.AsyncClient()
-        try:
-            notifier = build_notifier(
-                config, client=client, inapp_sink=functools.partial(self._store_inapp, now=now)
-            )
-            return await notifier.deliver(
-                ChannelDelivery(delivery_id=job.delivery_id, content=content, address=job.address),
-                now=now,
-            )
-        finally:
-            if self._client is None:
-                await client.aclose()
+        content = None
+        if not isinstance(config, WebhookChannel):  # the webhook posts the payload as it is
+            try:
+                content = NotificationContent.from_payload(
+                    job.payload, names_enabled=config.names_enabled
+                )
+            except ContentError as exc:
+                return DeliveryOutcome(
+                    ok=False,
+                    retryable=False,
+                    status_code=None,
+                    retry_after_s=None,
+                    error=str(exc),
+                    latency_ms=0.0,
+                )
+        notifier = build_notifier(
+            config, client=self._client, inapp_sink=functools.partial(self._store_inapp, now=now)
+        )
+        delivery = ChannelDelivery(
+            delivery_id=job.delivery_id, payload=job.payload, content=content, address=job.address
+        )
+        return await notifier.deliver(delivery, now=now)
 
     async def _store_inapp(self, message: InAppMessage, *, now: datetime) -> None:
         """Store an in-app notification in the recipient's queue (once per delivery id)."""
@@ -404,12 +391,10 @@ class Dispatcher:
             return
         case = await db.get_one(Case, row.case_id)
         db.add(
-            CaseEvent(
-                case_id=case.id,
-                kind="notification_failed",
-                actor_id=None,
+            case_event(
+                case.id,
+                "notification_failed",
                 at=now,
-                note=None,
                 data={
                     "delivery_id": row.delivery_id,
                     "recipient_role": row.recipient_role,
@@ -420,10 +405,12 @@ class Dispatcher:
                 },
             )
         )
-        nxt = NEXT_ROLE.get(row.recipient_role)
-        if nxt is None or case.status == "closed":
+        # The next role up comes from the case's ladder: its tier's escalation in the policy.
+        failed = next((r for r in CASE_RECIPIENT_ROLES if r == row.recipient_role), None)
+        rung = None if failed is None else next_rung(ladder_steps(case), failed=failed)
+        if rung is None or case.status == "closed":
             return
-        role, level = nxt
+        role, level = rung.role, rung.level
         await enqueue(
             db,
             school_id=case.school_id,

@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from survey_service.db import OutboxMessage, create_engine, create_session_factory
 from survey_service.settings import Settings
 from survey_service.workers import Dispatcher
-from triage import DeliveryOutcome, WebhookNotifier
+from triage import DeliveryOutcome
 
 
 class HangingDispatcher(Dispatcher):
@@ -54,7 +54,7 @@ async def main(database_url: str, now: datetime, mode: str) -> int:
         sessions = create_session_factory(engine)
         async with httpx.AsyncClient() as client:
             cls = HangingDispatcher if mode == "die" else Dispatcher
-            worker = cls(sessions, WebhookNotifier(client, timeout_s=10), settings, client=client)
+            worker = cls(sessions, client, settings)
             delivered = 0
             idle_since: float | None = None
             while True:

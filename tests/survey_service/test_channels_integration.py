@@ -19,7 +19,6 @@ from survey_service.app import create_app
 from survey_service.clock import ManualClock
 from survey_service.db import create_engine, create_session_factory
 from survey_service.workers import Dispatcher
-from triage import WebhookNotifier
 
 T0 = datetime(2026, 9, 7, 2, 0, tzinfo=UTC)
 
@@ -51,9 +50,7 @@ async def _dispatch(settings, now):  # type: ignore[no-untyped-def]
     engine = create_engine(settings.database_url)
     try:
         async with httpx.AsyncClient() as client:
-            d = Dispatcher(
-                create_session_factory(engine), WebhookNotifier(client), settings, client=client
-            )
+            d = Dispatcher(create_session_factory(engine), client, settings)
             return await d.run_once(now)
     finally:
         await engine.dispose()

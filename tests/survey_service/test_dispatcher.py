@@ -21,7 +21,6 @@ from survey_service.db import (
 from survey_service.services.notifications import enqueue_case_notification
 from survey_service.settings import Settings
 from survey_service.workers import Dispatcher
-from triage import WebhookNotifier
 
 T0 = datetime(2026, 9, 7, 2, 0, tzinfo=UTC)
 
@@ -45,6 +44,7 @@ async def _make_case(settings: Settings) -> uuid.UUID:
             )
             db.add(tri)
             await db.flush()
+            ack_by, step = T0 + timedelta(minutes=15), timedelta(minutes=30)
             case = Case(
                 student_id=student.id,
                 school_id=student.school_id,
@@ -57,7 +57,11 @@ async def _make_case(settings: Settings) -> uuid.UUID:
                 acknowledged_at=None,
                 acknowledged_by=None,
                 escalation_level=0,
-                ladder=[],
+                # The red tier's ladder (policy ``tiers[].escalation``), as cases store it.
+                ladder=[
+                    {"level": 1, "role": "school_lead", "due_at": ack_by.isoformat()},
+                    {"level": 2, "role": "district_officer", "due_at": (ack_by + step).isoformat()},
+                ],
                 next_escalation_at=None,
                 closed_at=None,
             )
@@ -98,13 +102,13 @@ async def _session_for(db, student):  # type: ignore[no-untyped-def]
     return s.id
 
 
-async def _pass(settings: Settings, now: datetime, worker_id: str = "w1", timeout: float = 5.0):  # type: ignore[no-untyped-def]
+async def _pass(settings: Settings, now: datetime, worker_id: str = "w1"):  # type: ignore[no-untyped-def]
     engine = create_engine(settings.database_url)
     try:
         async with httpx.AsyncClient() as client:
             d = Dispatcher(
                 create_session_factory(engine),
-                WebhookNotifier(client, timeout_s=timeout),
+                client,
                 settings,
                 worker_id=worker_id,
                 rng=random.Random(1),
@@ -182,7 +186,7 @@ def test_expired_lease_is_redelivered_with_the_same_delivery_id(database_url: st
             async with httpx.AsyncClient() as client:
                 d = Dispatcher(
                     create_session_factory(engine),
-                    WebhookNotifier(client),
+                    client,
                     settings,
                     worker_id="dies",
                 )
@@ -227,7 +231,7 @@ def test_two_workers_never_deliver_the_same_row_twice(database_url: str, n_worke
             async with httpx.AsyncClient() as client:
                 sessions = create_session_factory(engine)
                 workers = [
-                    Dispatcher(sessions, WebhookNotifier(client), settings, worker_id=f"w{i}")
+                    Dispatcher(sessions, client, settings, worker_id=f"w{i}")
                     for i in range(n_workers)
                 ]
                 await asyncio.gather(*(w.run_once(T0) for w in workers))

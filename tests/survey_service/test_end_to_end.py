@@ -12,7 +12,7 @@ from survey_service.app import create_app
 from survey_service.clock import ManualClock
 from survey_service.db import create_engine, create_session_factory
 from survey_service.workers import Dispatcher, sweep
-from triage import WebhookNotifier, verify_signature
+from triage import verify_signature
 
 T0 = datetime(2026, 9, 7, 2, 0, tzinfo=UTC)  # Monday 10:00 in Shanghai, a school day
 SECRET = "whsec-e2e"
@@ -30,7 +30,7 @@ async def _worker_pass(settings, now):  # type: ignore[no-untyped-def]
         sessions = create_session_factory(engine)
         swept = await sweep(sessions, settings, now=now)
         async with httpx.AsyncClient() as client:
-            stats = await Dispatcher(sessions, WebhookNotifier(client), settings).run_once(now)
+            stats = await Dispatcher(sessions, client, settings).run_once(now)
         return swept, stats
     finally:
         await engine.dispose()

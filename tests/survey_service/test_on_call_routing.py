@@ -21,7 +21,6 @@ from survey_service.app import create_app
 from survey_service.clock import ManualClock
 from survey_service.db import create_engine, create_session_factory
 from survey_service.workers import Dispatcher
-from triage import WebhookNotifier
 
 SATURDAY = datetime(2026, 9, 12, 3, 0, tzinfo=UTC)  # Saturday 11:00 in Shanghai
 TUESDAY = datetime(2026, 9, 8, 2, 0, tzinfo=UTC)  # Tuesday 10:00 in Shanghai
@@ -84,9 +83,7 @@ def _dispatch(settings: Any, now: datetime) -> Any:
         engine = create_engine(settings.database_url)
         try:
             async with httpx.AsyncClient() as client:
-                d = Dispatcher(
-                    create_session_factory(engine), WebhookNotifier(client), settings, client=client
-                )
+                d = Dispatcher(create_session_factory(engine), client, settings)
                 return await d.run_once(now)
         finally:
             await engine.dispose()

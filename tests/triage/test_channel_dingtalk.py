@@ -57,7 +57,7 @@ def server() -> Iterator[tuple[str, Script]]:
 
 
 def delivery(*, names_enabled: bool = False) -> ChannelDelivery:
-    return ChannelDelivery("dlv_01", content(names_enabled=names_enabled))
+    return ChannelDelivery.for_content(content(names_enabled=names_enabled))
 
 
 async def _deliver(url: str, secret: str | None, timeout_s: float) -> DeliveryOutcome:

@@ -136,7 +136,7 @@ def smtp_tls(certificate: tuple[Path, Path]) -> Iterator[Smtp]:
 
 
 def delivery(*, names_enabled: bool = False, address: str | None = TO) -> ChannelDelivery:
-    return ChannelDelivery("dlv_01", content(names_enabled=names_enabled), address)
+    return ChannelDelivery.for_content(content(names_enabled=names_enabled), address=address)
 
 
 def deliver(
@@ -281,7 +281,7 @@ def test_a_missing_or_bad_address_is_permanent_without_connecting(address: str |
 
 
 def test_message_id_for_unusual_delivery_ids(smtp: Smtp) -> None:
-    odd = ChannelDelivery("dlv:01/x+y", content(delivery_id="dlv:01/x+y"), TO)
+    odd = ChannelDelivery.for_content(content(delivery_id="dlv:01/x+y"), address=TO)
     assert deliver(smtp.port, odd).ok and deliver(smtp.port, odd).ok
     first, second = (r.message["Message-ID"] for r in smtp.handler.received)
     assert first == second

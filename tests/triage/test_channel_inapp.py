@@ -43,7 +43,7 @@ def deliver(
     lang: str = "zh-CN",
 ) -> DeliveryOutcome:
     notifier = InAppNotifier(queue, timeout_s=timeout_s, lang=lang)  # type: ignore[arg-type]
-    item = ChannelDelivery("dlv_01", content(names_enabled=names_enabled), address)
+    item = ChannelDelivery.for_content(content(names_enabled=names_enabled), address=address)
     return asyncio.run(notifier.deliver(item, now=NOW))
 
 
@@ -114,6 +114,6 @@ def test_configuration_errors() -> None:
     with pytest.raises(ValueError, match="timezone-aware"):
         asyncio.run(
             InAppNotifier(Queue()).deliver(
-                ChannelDelivery("dlv_01", content(), "u"), now=NOW.replace(tzinfo=None)
+                ChannelDelivery.for_content(content(), address="u"), now=NOW.replace(tzinfo=None)
             )
         )

@@ -40,7 +40,7 @@ def server() -> Iterator[tuple[str, Script]]:
 
 
 def delivery(address: str | None = PHONE) -> ChannelDelivery:
-    return ChannelDelivery("dlv_01", content(names_enabled=True), address)
+    return ChannelDelivery.for_content(content(names_enabled=True), address=address)
 
 
 async def _deliver(url: str, item: ChannelDelivery, kwargs: dict[str, Any]) -> DeliveryOutcome:

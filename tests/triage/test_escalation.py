@@ -168,3 +168,22 @@ def test_ladder_is_never_before_acknowledge_by(
     )
     assert ladder
     assert all(step.due_at >= acknowledge_by for step in ladder)
+
+
+def test_next_rung_follows_the_ladder_not_a_second_list() -> None:
+    from triage import EscalationStep, next_rung
+
+    at = datetime(2026, 9, 7, 2, 0, tzinfo=UTC)
+    ladder = (
+        EscalationStep(level=2, role="district_officer", due_at=at),
+        EscalationStep(level=1, role="school_lead", due_at=at),
+    )
+    assert next_rung(ladder, failed="counsellor") == ladder[1]
+    assert next_rung(ladder, failed="school_lead") == ladder[0]
+    assert next_rung(ladder, failed="district_officer") is None
+    assert next_rung((), failed="counsellor") is None
+    only_district = (EscalationStep(level=1, role="district_officer", due_at=at),)
+    assert next_rung(only_district, failed="counsellor") == only_district[0]
+    assert next_rung(only_district, failed="school_lead") is None
+    with pytest.raises(ValueError, match="failed"):
+        next_rung(ladder, failed="head_teacher")  # type: ignore[arg-type]

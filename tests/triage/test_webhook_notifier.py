@@ -1,4 +1,5 @@
-"""Webhook delivery against a real HTTP server on 127.0.0.1, signatures, and retry timing."""
+"""Webhook delivery (a ChannelNotifier) against a real HTTP server on 127.0.0.1, signatures,
+and retry timing."""
 
 from __future__ import annotations
 
@@ -20,14 +21,12 @@ from hypothesis import strategies as st
 
 from triage import (
     DeliveryOutcome,
-    Notification,
-    Notifier,
-    WebhookNotifier,
     backoff_delay,
     parse_retry_after,
     sign,
     verify_signature,
 )
+from triage.channels import ChannelConfigError, ChannelDelivery, ChannelNotifier, WebhookNotifier
 
 NOW = datetime(2025, 3, 10, 2, 0, 0, tzinfo=UTC)
 SECRET = "whsec_new_0123456789"
@@ -92,12 +91,9 @@ def server() -> Iterator[tuple[str, Script]]:
         thread.join(5)
 
 
-def notification(url: str, delivery_id: str = "dlv_01", secret: str = SECRET) -> Notification:
-    return Notification(
+def delivery(delivery_id: str = "dlv_01") -> ChannelDelivery:
+    return ChannelDelivery(
         delivery_id=delivery_id,
-        event="case.opened",
-        url=url,
-        secret=secret,
         payload={
             "delivery_id": delivery_id,
             "event": "case.opened",
@@ -110,10 +106,14 @@ def notification(url: str, delivery_id: str = "dlv_01", secret: str = SECRET) ->
     )
 
 
-async def deliver(url: str, *, timeout_s: float = 5.0, **kwargs: str) -> DeliveryOutcome:
+async def deliver(
+    url: str, *, timeout_s: float = 5.0, secret: str = SECRET, delivery_id: str = "dlv_01"
+) -> DeliveryOutcome:
     async with httpx.AsyncClient() as client:
-        notifier: Notifier = WebhookNotifier(client, timeout_s=timeout_s)
-        return await notifier.deliver(notification(url, **kwargs), now=NOW)
+        notifier: ChannelNotifier = WebhookNotifier(
+            client, url=url, secret=secret, timeout_s=timeout_s
+        )
+        return await notifier.deliver(delivery(delivery_id), now=NOW)
 
 
 def free_port() -> int:
@@ -143,7 +143,7 @@ def test_success_sends_signed_json(server: tuple[str, Script]) -> None:
     assert headers["x-runxin-timestamp"] == str(int(NOW.timestamp()))
     body = msgspec.json.decode(request.body)
     assert body["delivery_id"] == "dlv_01"
-    assert body == notification(base).payload
+    assert body == delivery().payload  # the payload as queued, unchanged
     assert headers["x-runxin-signature"] == sign(SECRET, int(NOW.timestamp()), request.body)
 
     stamp, signature = headers["x-runxin-timestamp"], headers["x-runxin-signature"]
@@ -234,9 +234,28 @@ def test_refused_connection_is_retryable_and_does_not_raise() -> None:
     assert outcome.error is not None and "Connect" in outcome.error
 
 
-def test_unsupported_url_is_permanent() -> None:
-    outcome = asyncio.run(deliver("ftp://127.0.0.1/hook"))
-    assert (outcome.ok, outcome.retryable) == (False, False)
+def test_a_non_http_url_is_refused_when_configured() -> None:
+    with pytest.raises(ChannelConfigError, match="http"):
+        WebhookNotifier(httpx.AsyncClient(), url="ftp://127.0.0.1/hook", secret=SECRET)
+    with pytest.raises(ChannelConfigError, match="secret"):
+        WebhookNotifier(httpx.AsyncClient(), url="http://127.0.0.1/hook", secret="")
+
+
+def test_a_payload_that_is_no_case_notice_is_posted_unchanged(server: tuple[str, Script]) -> None:
+    base, script = server
+    script.routes["/hook"] = (200, {})
+    payload = {"delivery_id": "dlv_9", "event": "incident.review_overdue", "tier": None}
+
+    async def run() -> DeliveryOutcome:
+        async with httpx.AsyncClient() as client:
+            notifier = WebhookNotifier(client, url=f"{base}/hook", secret=SECRET)
+            item = ChannelDelivery(delivery_id="dlv_9", payload=payload)
+            return await notifier.deliver(item, now=NOW)
+
+    assert asyncio.run(run()).ok
+    [request] = script.requests
+    assert request.body == msgspec.json.encode(payload)
+    assert request.headers["X-Runxin-Event"] == "incident.review_overdue"
 
 
 def test_transport_errors_from_a_mock_transport() -> None:
@@ -245,7 +264,8 @@ def test_transport_errors_from_a_mock_transport() -> None:
 
     async def run() -> DeliveryOutcome:
         async with httpx.AsyncClient(transport=httpx.MockTransport(broken)) as client:
-            return await WebhookNotifier(client).deliver(notification("http://x/h"), now=NOW)
+            notifier = WebhookNotifier(client, url="http://x/h", secret=SECRET)
+            return await notifier.deliver(delivery(), now=NOW)
 
     outcome = asyncio.run(run())
     assert (outcome.ok, outcome.retryable) == (False, True)
@@ -253,21 +273,27 @@ def test_transport_errors_from_a_mock_transport() -> None:
 
 
 def test_payload_must_carry_the_delivery_id_and_now_must_be_aware() -> None:
-    async def run(n: Notification, now: datetime) -> DeliveryOutcome:
-        async with httpx.AsyncClient() as client:
-            return await WebhookNotifier(client).deliver(n, now=now)
-
-    bad = msgspec.structs.replace(notification("http://x/h"), payload={"tier": "red"})
     with pytest.raises(ValueError, match="delivery_id"):
-        asyncio.run(run(bad, NOW))
+        ChannelDelivery(delivery_id="dlv_01", payload={"event": "case.opened", "tier": "red"})
+    with pytest.raises(ValueError, match="event"):
+        ChannelDelivery(delivery_id="dlv_01", payload={"delivery_id": "dlv_01"})
+
+    async def run(now: datetime) -> DeliveryOutcome:
+        async with httpx.AsyncClient() as client:
+            notifier = WebhookNotifier(client, url="http://x/h", secret=SECRET)
+            return await notifier.deliver(delivery(), now=now)
+
     with pytest.raises(ValueError, match="timezone-aware"):
-        asyncio.run(run(notification("http://x/h"), NOW.replace(tzinfo=None)))
+        asyncio.run(run(NOW.replace(tzinfo=None)))
     with pytest.raises(ValueError, match="timeout_s"):
-        WebhookNotifier(httpx.AsyncClient(), timeout_s=0)
+        WebhookNotifier(httpx.AsyncClient(), url="http://x/h", secret=SECRET, timeout_s=0)
 
 
 def test_repr_hides_the_secret_and_url() -> None:
-    text = repr(notification("https://hooks.example/abc?key=topsecret"))
+    notifier = WebhookNotifier(
+        httpx.AsyncClient(), url="https://hooks.example/abc?key=topsecret", secret=SECRET
+    )
+    text = repr(notifier) + repr(delivery())
     assert SECRET not in text and "topsecret" not in text
     assert "dlv_01" in text
 

@@ -5,13 +5,17 @@ Every adapter has ``async deliver(delivery: ChannelDelivery, *, now) -> Delivery
 (``retryable`` or permanent), never as exceptions. Content is minimal (tier, school/class,
 deadline, link; the student's name only on internal channels the school enabled it for).
 
-Typical use by the dispatcher::
+Typical use by the dispatcher (one attempt per outbox row; it owns retries and fallbacks)::
 
-    school = parse_school_channels(row.school_channels_json)
-    route = school.route_for(payload["recipient_role"])
-    multi = MultiChannelNotifier.from_route(route, client=http, inapp_sink=write_queue_row)
-    content = NotificationContent.from_payload(payload, names_enabled=True)
-    routed = await multi.deliver(content, recipient=Recipient(email=..., phone=...), now=now)
+    route = parse_school_channels(document).route_for(row.recipient_role)
+    config = route.channel(row.channel)
+    notifier = build_notifier(config, client=http, inapp_sink=write_queue_row)
+    content = NotificationContent.from_payload(row.payload, names_enabled=config.names_enabled)
+    delivery = ChannelDelivery(delivery_id=row.delivery_id, payload=row.payload,
+                               content=content, address=user.email)
+    outcome = await notifier.deliver(delivery, now=now)
+    if not outcome.ok and not outcome.retryable:
+        fallback = next_channel(route, config)   # None: escalate, never drop
 """
 
 from triage.channels._base import ChannelConfigError, ChannelDelivery, ChannelNotifier
@@ -24,6 +28,7 @@ from triage.channels._config import (
     RecipientRoute,
     SchoolChannels,
     SmsChannel,
+    UnconfiguredChannel,
     WebhookChannel,
     WeComChannel,
     build_notifier,
@@ -60,9 +65,8 @@ from triage.channels._on_call import (
     rota_members,
     window_text,
 )
-from triage.channels._routing import ChannelAttempt, MultiChannelNotifier, Recipient, RoutedOutcome
 from triage.channels._sms import DEFAULT_SMS_TEMPLATE, SmsGatewayNotifier, render_sms_text
-from triage.channels._webhook import WebhookChannelNotifier
+from triage.channels._webhook import WebhookNotifier
 from triage.channels._wecom import WeComRobotNotifier
 
 __all__ = [
@@ -70,7 +74,6 @@ __all__ = [
     "ON_CALL_ROLE",
     "WEEKDAYS",
     "AddressKind",
-    "ChannelAttempt",
     "ChannelConfig",
     "ChannelConfigError",
     "ChannelDelivery",
@@ -84,25 +87,23 @@ __all__ = [
     "InAppNotifier",
     "InAppSink",
     "Lang",
-    "MultiChannelNotifier",
     "NotificationContent",
     "OnCallEntry",
     "OnCallError",
     "OnCallPick",
     "OnCallStaff",
     "OnCallWindow",
-    "Recipient",
     "RecipientRoute",
-    "RoutedOutcome",
     "SchoolChannels",
     "SmsChannel",
     "SmsGatewayNotifier",
     "SmtpNotifier",
     "StartTls",
+    "UnconfiguredChannel",
     "WeComChannel",
     "WeComRobotNotifier",
     "WebhookChannel",
-    "WebhookChannelNotifier",
+    "WebhookNotifier",
     "build_notifier",
     "check_rota_channels",
     "content_payload",

@@ -1,4 +1,8 @@
-"""The channel seam: one delivery, one protocol, outcome helpers shared by the adapters."""
+"""The channel seam: one delivery, one protocol, outcome helpers shared by the adapters.
+
+Every channel — the signed webhook, WeCom and DingTalk robots, e-mail, SMS gateway, in-app —
+is a :class:`ChannelNotifier`; the dispatcher knows no other.
+"""
 
 from __future__ import annotations
 
@@ -6,12 +10,12 @@ import math
 import time
 from collections.abc import Iterable
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 import msgspec
 
 from triage._notify import DeliveryOutcome
-from triage.channels._message import NotificationContent
+from triage.channels._message import ContentError, NotificationContent, content_payload
 
 __all__ = [
     "ChannelConfigError",
@@ -33,37 +37,88 @@ class ChannelConfigError(ValueError):
     """A channel, route or adapter is configured wrongly (raised at construction)."""
 
 
-class ChannelDelivery(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+class ChannelDelivery(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
     """One notification to deliver on one channel to one recipient.
 
     Parameters
     ----------
     delivery_id : str
-        Stable id of the delivery, identical on every retry; equals ``content.delivery_id``.
-    content : NotificationContent
-        What to say (already reduced to what this channel may show).
+        Stable id of the delivery, identical on every retry; equals ``payload["delivery_id"]``
+        (and ``content.delivery_id``).
+    payload : dict
+        The notification as queued (the outbox payload: event, tier, school, deadline, link,
+        ...; never answers or scores). The generic webhook posts it unchanged (README,
+        "Webhooks"); it must carry ``"delivery_id"`` and a string ``"event"``.
+    content : NotificationContent or None
+        What channels that render a message say (already reduced to what this channel may
+        show); ``None`` for a delivery only the webhook can carry (a payload that is no case
+        notice, e.g. an incident review without a tier).
     address : str or None
         The recipient's address on this channel: an e-mail address (``email``), a phone
         number (``sms``), a user id (``inapp``); ``None`` for channels whose endpoint is the
         address (webhook, WeCom and DingTalk robots post to a configured URL).
+
+    Raises
+    ------
+    ValueError
+        If the delivery id differs from the payload's or the content's, or the payload has no
+        event.
     """
 
     delivery_id: str
-    content: NotificationContent
+    payload: dict[str, Any]
+    content: NotificationContent | None = None
     address: str | None = None
 
     def __post_init__(self) -> None:
-        if self.delivery_id != self.content.delivery_id:
+        if self.payload.get("delivery_id") != self.delivery_id:
+            raise ValueError(f"payload must contain 'delivery_id' equal to {self.delivery_id!r}")
+        if not isinstance(self.payload.get("event"), str):
+            raise ValueError("payload must contain the 'event' name as a string")
+        if self.content is not None and self.delivery_id != self.content.delivery_id:
             raise ValueError(
                 f"delivery_id {self.delivery_id!r} differs from the content's "
                 f"{self.content.delivery_id!r}"
             )
 
+    @classmethod
+    def for_content(
+        cls, content: NotificationContent, *, address: str | None = None
+    ) -> ChannelDelivery:
+        """A delivery of ``content`` (its payload is :func:`content_payload` of it)."""
+        return cls(
+            delivery_id=content.delivery_id,
+            payload=content_payload(content),
+            content=content,
+            address=address,
+        )
+
+    @property
+    def event(self) -> str:
+        """The event name (``payload["event"]``)."""
+        return str(self.payload["event"])
+
+    @property
+    def required_content(self) -> NotificationContent:
+        """The content, for channels that render a message.
+
+        Raises
+        ------
+        ContentError
+            If the delivery carries none (a programming error: the dispatcher gives such
+            deliveries only to the webhook).
+        """
+        if self.content is None:
+            raise ContentError(
+                f"delivery {self.delivery_id!r} has no message content for this channel"
+            )
+        return self.content
+
     def __repr__(self) -> str:
         address = "None" if self.address is None else "<hidden>"
         return (
-            f"ChannelDelivery(delivery_id={self.delivery_id!r}, content={self.content!r}, "
-            f"address={address})"
+            f"ChannelDelivery(delivery_id={self.delivery_id!r}, "
+            f"payload=<{len(self.payload)} keys>, content={self.content!r}, address={address})"
         )
 
 

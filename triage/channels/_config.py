@@ -40,7 +40,7 @@ from triage.channels._http import check_http_url
 from triage.channels._inapp import InAppNotifier, InAppSink
 from triage.channels._message import Lang
 from triage.channels._sms import DEFAULT_SMS_TEMPLATE, SmsGatewayNotifier, validate_sms_template
-from triage.channels._webhook import WebhookChannelNotifier
+from triage.channels._webhook import WebhookNotifier
 from triage.channels._wecom import WeComRobotNotifier
 
 __all__ = [
@@ -52,6 +52,7 @@ __all__ = [
     "RecipientRoute",
     "SchoolChannels",
     "SmsChannel",
+    "UnconfiguredChannel",
     "WeComChannel",
     "WebhookChannel",
     "build_notifier",
@@ -232,9 +233,24 @@ class InAppChannel(_Channel, tag="inapp", frozen=True):
     internal: ClassVar[bool] = True
 
 
+class UnconfiguredChannel(_Channel, tag="unconfigured", frozen=True):
+    """No channel: the default route of a role whose school (and district) set no webhook.
+
+    Rows are still queued on it, so nothing is dropped silently: the dispatcher fails them
+    over without an attempt (the fallback, the next role up the ladder, an operator alert).
+    A school cannot configure it (:func:`parse_school_channels` refuses the type).
+    """
+
+
 #: One recipient channel: a tagged union on ``"type"``.
 ChannelConfig = (
-    WebhookChannel | WeComChannel | DingTalkChannel | EmailChannel | SmsChannel | InAppChannel
+    WebhookChannel
+    | WeComChannel
+    | DingTalkChannel
+    | EmailChannel
+    | SmsChannel
+    | InAppChannel
+    | UnconfiguredChannel
 )
 
 
@@ -353,12 +369,22 @@ _T = TypeVar("_T", RecipientRoute, SchoolChannels)
 def _parse(data: bytes | str | Mapping[str, Any], kind: type[_T]) -> _T:
     try:
         if isinstance(data, bytes | str):
-            return msgspec.json.decode(data, type=kind)
-        return msgspec.convert(data, kind)
+            parsed = msgspec.json.decode(data, type=kind)
+        else:
+            parsed = msgspec.convert(data, kind)
     except msgspec.ValidationError as exc:
         raise ChannelConfigError(f"bad channel configuration: {exc}") from None
     except msgspec.DecodeError as exc:
         raise ChannelConfigError(f"channel configuration is not JSON: {exc}") from None
+    routes = parsed.routes if isinstance(parsed, SchoolChannels) else (parsed,)
+    for route in routes:
+        for channel in route.channels:
+            if isinstance(channel, UnconfiguredChannel):
+                raise ChannelConfigError(
+                    f"route {route.role!r}: channel {channel.name!r} has an unknown type "
+                    f"{channel.type!r}"
+                )
+    return parsed
 
 
 def parse_school_channels(data: bytes | str | Mapping[str, Any]) -> SchoolChannels:
@@ -404,10 +430,11 @@ def build_notifier(
     Raises
     ------
     ChannelConfigError
-        If an ``inapp`` channel has no sink, or the configuration is not a channel.
+        If an ``inapp`` channel has no sink, the channel is an :class:`UnconfiguredChannel`
+        (nothing to deliver with), or the configuration is not a channel.
     """
     if isinstance(config, WebhookChannel):
-        return WebhookChannelNotifier(
+        return WebhookNotifier(
             client, url=config.url, secret=config.secret, timeout_s=config.timeout_s
         )
     if isinstance(config, WeComChannel):
@@ -449,4 +476,6 @@ def build_notifier(
         if inapp_sink is None:
             raise ChannelConfigError(f"in-app channel {config.name!r} needs an inapp_sink")
         return InAppNotifier(inapp_sink, lang=config.lang, timeout_s=config.timeout_s)
+    if isinstance(config, UnconfiguredChannel):
+        raise ChannelConfigError(f"channel {config.name!r} is not configured")
     raise ChannelConfigError(f"not a channel configuration: {type(config).__name__}")

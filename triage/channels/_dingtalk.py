@@ -90,7 +90,7 @@ def dingtalk_signed_url(url: str, secret: str, *, now: datetime) -> str:
 
 def dingtalk_body(delivery: ChannelDelivery, lang: Lang = "zh-CN") -> bytes:
     """The JSON body posted to the robot; never the student's name (a group chat is external)."""
-    content = delivery.content.without_name()
+    content = delivery.required_content.without_name()
     markdown = {"title": render_title(content, lang), "text": render_markdown(content, lang)}
     return msgspec.json.encode({"msgtype": "markdown", "markdown": markdown})
 
@@ -177,7 +177,7 @@ class DingTalkRobotNotifier:
         Raises
         ------
         ValueError
-            If ``now`` is naive.
+            If ``now`` is naive or the delivery carries no content.
         """
         require_aware(now, "now")
         url = self._url

@@ -96,7 +96,7 @@ def build_email(
     EmailMessage
     """
     require_aware(now, "now")
-    content = delivery.content
+    content = delivery.required_content
     message = EmailMessage()
     message["Subject"] = render_title(content, lang)
     message["From"] = sender
@@ -212,7 +212,7 @@ class SmtpNotifier:
         Raises
         ------
         ValueError
-            If ``now`` is naive.
+            If ``now`` is naive or the delivery carries no content.
         """
         require_aware(now, "now")
         started = time.perf_counter()

@@ -89,7 +89,7 @@ def inapp_message(
     delivery: ChannelDelivery, *, recipient: str, lang: Lang = "zh-CN"
 ) -> InAppMessage:
     """The queue entry for ``delivery``."""
-    content = delivery.content
+    content = delivery.required_content
     return InAppMessage(
         delivery_id=delivery.delivery_id,
         recipient=recipient,
@@ -152,7 +152,7 @@ class InAppNotifier:
         Raises
         ------
         ValueError
-            If ``now`` is naive.
+            If ``now`` is naive or the delivery carries no content.
         """
         require_aware(now, "now")
         started = time.perf_counter()

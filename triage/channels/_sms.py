@@ -273,7 +273,7 @@ class SmsGatewayNotifier:
         Raises
         ------
         ValueError
-            If ``now`` is naive.
+            If ``now`` is naive or the delivery carries no content.
         """
         require_aware(now, "now")
         started = time.perf_counter()
@@ -283,7 +283,7 @@ class SmsGatewayNotifier:
                 retryable=False, error="recipient has no valid phone number", started=started
             )
         body = msgspec.json.encode(
-            render_sms_body(self._template, delivery.content, phone=phone, lang=self._lang)
+            render_sms_body(self._template, delivery.required_content, phone=phone, lang=self._lang)
         )
         headers = {**self._headers, "X-Runxin-Delivery": delivery.delivery_id}
         if self._secret is not None:

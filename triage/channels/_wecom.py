@@ -56,7 +56,7 @@ def wecom_body(delivery: ChannelDelivery, lang: Lang = "zh-CN") -> bytes:
     ContentError
         If the markdown would exceed :data:`WECOM_MAX_CONTENT_BYTES`.
     """
-    content = render_markdown(delivery.content.without_name(), lang)
+    content = render_markdown(delivery.required_content.without_name(), lang)
     if len(content.encode("utf-8")) > WECOM_MAX_CONTENT_BYTES:
         raise ContentError(f"WeCom markdown content over {WECOM_MAX_CONTENT_BYTES} bytes")
     return msgspec.json.encode({"msgtype": "markdown", "markdown": {"content": content}})

@@ -1,18 +1,23 @@
-"""A local webhook receiver for demos and operators: verifies and prints what arrives."""
+"""A local webhook receiver for demos and operators (``runxin inbox``): verifies and prints
+what arrives. Not the in-app notification queue (that is ``services.inbox``)."""
 
 from __future__ import annotations
 
 import json
 import sys
-import time
 from collections.abc import Sequence
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from triage import verify_signature
 
+from .clock import Clock
 
-def run_inbox(host: str, port: int, secrets: Sequence[str]) -> None:
-    """Serve until interrupted; answer 200 to valid deliveries, 401 to bad signatures."""
+
+def run_inbox(host: str, port: int, secrets: Sequence[str], *, clock: Clock) -> None:
+    """Serve until interrupted; answer 200 to valid deliveries, 401 to bad signatures.
+
+    ``clock`` dates the replay window of the signature check.
+    """
 
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:
@@ -22,7 +27,7 @@ def run_inbox(host: str, port: int, secrets: Sequence[str]) -> None:
                 timestamp=self.headers.get("X-Runxin-Timestamp", ""),
                 signature=self.headers.get("X-Runxin-Signature", ""),
                 body=body,
-                now=int(time.time()),
+                now=int(clock.now().timestamp()),
             )
             self.send_response(200 if ok else 401)
             self.end_headers()
