@@ -11,7 +11,7 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
 
 from ..clock import Clock
-from ..db import AsyncSession, CareGroupMember, Case, CrisisPlan, Incident, Referral, StaffUser
+from ..db import AsyncSession, StaffUser
 from ..schemas import (
     CaseActionRequest,
     CaseStateOut,
@@ -50,56 +50,6 @@ Staff = NamedDependency[StaffUser]
 Now = NamedDependency[Clock]
 
 
-def _state(case: Case) -> CaseStateOut:
-    return CaseStateOut(
-        case_id=case.id, status=case.status, tier=case.tier, closed_at=case.closed_at
-    )
-
-
-def _member(m: CareGroupMember) -> MemberOut:
-    return MemberOut(
-        member_id=m.id,
-        role=m.role,
-        staff_id=m.staff_id,
-        guardian_id=m.guardian_id,
-        student_id=m.student_id,
-    )
-
-
-def _plan(p: CrisisPlan) -> PlanOut:
-    return PlanOut(
-        student_id=p.student_id,
-        version=p.version,
-        content=p.content,
-        review_on=p.review_on,
-        created_at=p.created_at,
-    )
-
-
-def _referral(r: Referral) -> ReferralOut:
-    return ReferralOut(
-        referral_id=r.id,
-        case_id=r.case_id,
-        hospital=r.hospital,
-        stage=r.stage,
-        sent_at=r.sent_at,
-        updated_at=r.updated_at,
-    )
-
-
-def _incident(i: Incident, clock: Clock) -> IncidentOut:
-    return IncidentOut(
-        incident_id=i.id,
-        school_id=i.school_id,
-        kind=i.kind,
-        occurred_at=i.occurred_at,
-        review_due_at=i.review_due_at,
-        filed_at=i.filed_at,
-        overdue=i.filed_at is None and clock.now() > i.review_due_at,
-        report_characters=len(i.report.strip()) if i.report else None,
-    )
-
-
 @post(
     "/api/v1/cases/{case_id:uuid}/actions",
     tags=["care"],
@@ -113,10 +63,8 @@ async def case_action(
     staff: Staff,
     clock: Now,
 ) -> CaseStateOut:
-    return _state(
-        await case_workflow.apply_action(
-            db, staff, case_id, action=data.action, note=data.note, now=clock.now()
-        )
+    return await case_workflow.apply_action(
+        db, staff, case_id, action=data.action, note=data.note, now=clock.now()
     )
 
 
@@ -133,10 +81,8 @@ async def case_tier(
     staff: Staff,
     clock: Now,
 ) -> CaseStateOut:
-    return _state(
-        await case_workflow.change_tier(
-            db, staff, case_id, tier=data.tier, reason=data.reason, now=clock.now()
-        )
+    return await case_workflow.change_tier(
+        db, staff, case_id, tier=data.tier, reason=data.reason, now=clock.now()
     )
 
 
@@ -148,10 +94,9 @@ async def case_tier(
 async def case_record(
     case_id: FromPath[uuid.UUID], data: JSONBody[RecordRequest], db: Db, staff: Staff, clock: Now
 ) -> RecordOut:
-    r = await case_workflow.add_record(
+    return await case_workflow.add_record(
         db, staff, case_id, kind=data.kind, summary=data.summary, at=data.at, now=clock.now()
     )
-    return RecordOut(record_id=r.id, kind=r.kind, at=r.at)
 
 
 @post(
@@ -167,41 +112,27 @@ async def task_complete(
     staff: Staff,
     clock: Now,
 ) -> TaskOut:
-    t = await case_workflow.complete_task(db, staff, task_id, note=data.note, now=clock.now())
-    return TaskOut(
-        task_id=t.id,
-        case_id=t.case_id,
-        kind=t.kind,
-        due_at=t.due_at,
-        status=t.status,
-        assignee_role=t.assignee_role,
-    )
+    return await case_workflow.complete_task(db, staff, task_id, note=data.note, now=clock.now())
 
 
 @get("/api/v1/cases/{case_id:uuid}/care-group", tags=["care"], summary="The care group")
 async def group_list(case_id: FromPath[uuid.UUID], db: Db, staff: Staff) -> list[MemberOut]:
-    from ..services.access import CASE_READERS, case_in_scope, require_role
-
-    require_role(staff, CASE_READERS, "read care groups")
-    case = await case_in_scope(db, staff, case_id)
-    return [_member(m) for m in await care_group.members(db, case.id)]
+    return await care_group.list_members(db, staff, case_id)
 
 
 @post("/api/v1/cases/{case_id:uuid}/care-group", tags=["care"], summary="Add a member")
 async def group_add(
     case_id: FromPath[uuid.UUID], data: JSONBody[MemberRequest], db: Db, staff: Staff, clock: Now
 ) -> MemberOut:
-    return _member(
-        await care_group.add_member(
-            db,
-            staff,
-            case_id,
-            role=data.role,
-            staff_id=data.staff_id,
-            guardian_id=data.guardian_id,
-            student_id=data.student_id,
-            now=clock.now(),
-        )
+    return await care_group.add_member(
+        db,
+        staff,
+        case_id,
+        role=data.role,
+        staff_id=data.staff_id,
+        guardian_id=data.guardian_id,
+        student_id=data.student_id,
+        now=clock.now(),
     )
 
 
@@ -247,16 +178,14 @@ async def observation_report(
 async def plan_save(
     student_id: FromPath[uuid.UUID], data: JSONBody[PlanRequest], db: Db, staff: Staff, clock: Now
 ) -> PlanOut:
-    return _plan(
-        await plans.save_plan(
-            db, staff, student_id, content=data.content, review_on=data.review_on, now=clock.now()
-        )
+    return await plans.save_plan(
+        db, staff, student_id, content=data.content, review_on=data.review_on, now=clock.now()
     )
 
 
 @get("/api/v1/students/{student_id:uuid}/plan", tags=["care"], summary="The current plan")
 async def plan_get(student_id: FromPath[uuid.UUID], db: Db, staff: Staff, clock: Now) -> PlanOut:
-    return _plan(await plans.current_plan(db, staff, student_id, now=clock.now()))
+    return await plans.current_plan(db, staff, student_id, now=clock.now())
 
 
 @get(
@@ -283,10 +212,9 @@ async def student_transfer(
     staff: Staff,
     clock: Now,
 ) -> StudentOut:
-    s = await student_file.transfer_student(
+    return await student_file.transfer_student(
         db, staff, student_id, school_code=data.school_code, class_id=data.class_id, now=clock.now()
     )
-    return StudentOut(student_id=s.id, school_id=s.school_id, class_id=s.class_id)
 
 
 @post(
@@ -302,10 +230,8 @@ async def referral_create(
     clock: Now,
     rt: NamedDependency[Runtime],
 ) -> ReferralOut:
-    return _referral(
-        await referrals.refer(
-            db, rt, staff, case_id, hospital=data.hospital, note=data.note, now=clock.now()
-        )
+    return await referrals.refer(
+        db, rt, staff, case_id, hospital=data.hospital, note=data.note, now=clock.now()
     )
 
 
@@ -323,10 +249,8 @@ async def referral_stage(
     clock: Now,
     rt: NamedDependency[Runtime],
 ) -> ReferralOut:
-    return _referral(
-        await referrals.advance(
-            db, rt, staff, referral_id, stage=data.stage, feedback=data.feedback, now=clock.now()
-        )
+    return await referrals.advance(
+        db, rt, staff, referral_id, stage=data.stage, feedback=data.feedback, now=clock.now()
     )
 
 
@@ -334,7 +258,7 @@ async def referral_stage(
 async def incident_create(
     data: JSONBody[IncidentRequest], db: Db, staff: Staff, clock: Now
 ) -> IncidentOut:
-    i = await incidents.record_incident(
+    return await incidents.record_incident(
         db,
         staff,
         kind=data.kind,
@@ -343,7 +267,6 @@ async def incident_create(
         student_id=data.student_id,
         now=clock.now(),
     )
-    return _incident(i, clock)
 
 
 @post(
@@ -359,13 +282,12 @@ async def incident_report(
     staff: Staff,
     clock: Now,
 ) -> IncidentOut:
-    i = await incidents.file_report(db, staff, incident_id, report=data.report, now=clock.now())
-    return _incident(i, clock)
+    return await incidents.file_report(db, staff, incident_id, report=data.report, now=clock.now())
 
 
 @get("/api/v1/incidents", tags=["care"], summary="Incidents and their review deadlines")
 async def incident_list(db: Db, staff: Staff, clock: Now) -> list[IncidentOut]:
-    return [_incident(i, clock) for i in await incidents.list_incidents(db, staff)]
+    return await incidents.list_incidents(db, staff, now=clock.now())
 
 
 ROUTES = [

@@ -36,7 +36,7 @@ from ..db import (
 )
 from ..errors import Forbidden
 from ..services import audit
-from ..services.access import CASE_READERS, require_role
+from ..services.access import require_role
 from ..services.cases import OPEN_STATES
 
 DASHBOARD_ROLES = {"counsellor", "school_lead", "school_admin", "district_officer"}
@@ -100,114 +100,6 @@ async def session_on_suicide_pathway(db: AsyncSession, session_id: uuid.UUID) ->
         or any(reason.get("pathway") in _SUICIDE_PATHWAYS for reason in r.reasons)
         for r in rows
     )
-
-
-@dataclass(frozen=True)
-class QueueRow:
-    case_id: uuid.UUID
-    student_id: uuid.UUID
-    student_name: str
-    school_name: str
-    class_id: uuid.UUID
-    grade: int
-    class_name: str
-    tier: str
-    status: str
-    opened_at: datetime
-    acknowledge_by: datetime
-    escalation_level: int
-    next_task: str | None
-    deadline: datetime  # acknowledge_by while open, else the next open task's due time
-
-
-def _scope_filter(user: StaffUser) -> tuple[str, uuid.UUID]:
-    if user.role in {"district_officer", "auditor"}:
-        return "district", user.district_id
-    if user.school_id is None:
-        raise Forbidden("This account is not attached to a school", code="no_school")
-    return "school", user.school_id
-
-
-async def case_queue(db: AsyncSession, user: StaffUser, *, now: datetime) -> list[QueueRow]:
-    """Every case not closed in the caller's scope, by deadline, then tier (red first).
-
-    Like ``cases.list_cases`` (same scope, audited as ``cases.list``), but with every active
-    state (assessing, intervening, monitoring, referred too) and, once a case is acknowledged,
-    the next open task as its deadline.
-    """
-    require_role(user, CASE_READERS, "read cases")
-    kind, scope_id = _scope_filter(user)
-    query = (
-        select(Case, Student, SchoolClass, School)
-        .join(Student, Student.id == Case.student_id)
-        .join(SchoolClass, SchoolClass.id == Student.class_id)
-        .join(School, School.id == Case.school_id)
-        .where(Case.status.in_(OPEN_STATES))
-    )
-    if kind == "school":
-        query = query.where(Case.school_id == scope_id)
-    else:
-        query = query.where(School.district_id == scope_id)
-    rows = (await db.execute(query)).all()
-    next_tasks = await _next_open_tasks(db, [c.id for c, _, _, _ in rows])
-    out: list[QueueRow] = []
-    for case, student, klass, school in rows:
-        task = next_tasks.get(case.id)
-        if case.status == "open" or task is None:
-            deadline, next_kind = (
-                case.acknowledge_by,
-                "acknowledge" if case.status == "open" else None,
-            )
-        else:
-            deadline, next_kind = task.due_at, task.kind
-        out.append(
-            QueueRow(
-                case_id=case.id,
-                student_id=student.id,
-                student_name=student.name,
-                school_name=school.name,
-                class_id=klass.id,
-                grade=klass.grade,
-                class_name=klass.name,
-                tier=case.tier,
-                status=case.status,
-                opened_at=case.opened_at,
-                acknowledge_by=case.acknowledge_by,
-                escalation_level=case.escalation_level,
-                next_task=next_kind,
-                deadline=deadline,
-            )
-        )
-    out.sort(key=lambda r: (r.deadline, -triage.TIER_ORDER[r.tier], r.opened_at))
-    audit.record(
-        db,
-        actor_id=user.id,
-        actor_role=user.role,
-        action="cases.list",
-        subject_type="case",
-        subject_ids=[r.case_id for r in out],
-        school_id=scope_id if kind == "school" else None,
-        now=now,
-    )
-    return out
-
-
-async def _next_open_tasks(
-    db: AsyncSession, case_ids: list[uuid.UUID]
-) -> dict[uuid.UUID, CaseTask]:
-    if not case_ids:
-        return {}
-    tasks = (
-        await db.scalars(
-            select(CaseTask)
-            .where(CaseTask.case_id.in_(case_ids), CaseTask.status == "open")
-            .order_by(CaseTask.due_at)
-        )
-    ).all()
-    first: dict[uuid.UUID, CaseTask] = {}
-    for task in tasks:
-        first.setdefault(task.case_id, task)
-    return first
 
 
 async def school_classes(db: AsyncSession, user: StaffUser) -> list[SchoolClass]:

@@ -102,7 +102,7 @@ async def district_page(request: AnyRequest, sess: Sess, db: Db, clock: Now) -> 
     report = await coverage.coverage(db, user, campaign_id=None, now=now)
     work = await _queries.school_work(db, user, now=now)
     escalated = await _queries.escalations(db, user, now=now)
-    reviews = await incidents.list_incidents(db, user)
+    reviews = await incidents.list_incidents(db, user, now=now)
     names = {s.school_id: s.school_name for s in report.schools}
     bars = _charts.bars(
         "coverage-schools",

@@ -22,6 +22,7 @@ import triage
 from ..clock import Clock
 from ..db import AsyncSession
 from ..errors import Conflict, NotFound, Unauthorized, Unprocessable
+from ..schemas import PlanOut
 from ..services import auth, care_group, case_workflow, cases, plans, referrals, student_file
 from ..services.access import CARE_STAFF
 from ..services.runtime import Runtime
@@ -128,23 +129,25 @@ async def queue(request: AnyRequest, sess: Sess, db: Db, clock: Now) -> Template
     user = ss.require(sess, QUEUE_ROLES)
     lang = request_language(request)
     now = clock.now()
-    rows = await _queries.case_queue(db, user, now=now)
+    rows = (await cases.list_cases(db, user, now=now)).items
     q = request.query_params
     class_id, tier, state = q.get("class", ""), q.get("tier", ""), q.get("state", "")
-    classes = sorted({(r.grade, r.class_name, str(r.class_id)) for r in rows})
+    classes = sorted(
+        {(r.student.grade, r.student.class_name, str(r.student.class_id)) for r in rows}
+    )
     for k in await _queries.school_classes(db, user):
         classes.append((k.grade, k.name, str(k.id)))
     classes = sorted(set(classes))
     shown = [
         r
         for r in rows
-        if (not class_id or str(r.class_id) == class_id)
+        if (not class_id or str(r.student.class_id) == class_id)
         and (not tier or r.tier == tier)
         and (not state or r.status == state)
     ]
     items = []
     for r in shown:
-        left, overdue = time_left(r.deadline, now, lang)
+        left, overdue = time_left(r.deadline or r.acknowledge_by, now, lang)
         items.append({"row": r, "left": left, "overdue": overdue})
     return ss.page(
         request,
@@ -178,7 +181,9 @@ def _timeline(entries: list[student_file.FileEntry], now: datetime) -> list[tupl
     return list(years.items())
 
 
-async def _plan(db: AsyncSession, sess: ss.StaffSession, student_id: uuid.UUID, now: Any) -> Any:
+async def _plan(
+    db: AsyncSession, sess: ss.StaffSession, student_id: uuid.UUID, now: datetime
+) -> PlanOut | None:
     if not _see(sess.user.role, "plan") or sess.user.role not in CARE_STAFF | {"head_teacher"}:
         return None
     try:
@@ -388,7 +393,7 @@ async def task_complete(
 # --- the crisis plan (一生一策) -------------------------------------------------------------
 
 
-def _plan_form(plan: Any) -> dict[str, str]:
+def _plan_form(plan: PlanOut | None) -> dict[str, str]:
     if plan is None:
         return {
             "warning_signs": "",

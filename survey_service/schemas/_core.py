@@ -100,6 +100,7 @@ class StudentRef(msgspec.Struct, frozen=True):
     name: str
     grade: int
     class_name: str
+    class_id: uuid.UUID | None = None
 
 
 class ReasonOut(msgspec.Struct, frozen=True):
@@ -122,6 +123,12 @@ class CaseOut(msgspec.Struct, frozen=True):
     school_id: uuid.UUID
     student: StudentRef
     reasons: list[ReasonOut]
+    # In the queue (``list_cases``) only; null elsewhere. ``deadline`` is what the queue sorts
+    # by: ``acknowledge_by`` while the case is open (or has no open task), else the due time of
+    # its next open task, whose kind is ``next_task`` (``acknowledge`` while open).
+    school_name: str | None = None
+    next_task: str | None = None
+    deadline: datetime | None = None
 
 
 class CaseList(msgspec.Struct, frozen=True):

@@ -9,7 +9,9 @@ from sqlalchemy import select
 
 from ..db import AsyncSession, CareGroupMember, Guardian, StaffUser, Student
 from ..errors import Conflict, NotFound, Unprocessable
-from .access import CARE_STAFF, case_in_scope, require_role
+from ..schemas import MemberOut
+from . import care_views
+from .access import CARE_STAFF, CASE_READERS, case_in_scope, require_role
 from .case_events import case_event
 
 STAFF_ROLES = {"counsellor", "head_teacher", "teacher", "school_lead"}
@@ -26,7 +28,7 @@ async def add_member(
     guardian_id: uuid.UUID | None,
     student_id: uuid.UUID | None,
     now: datetime,
-) -> CareGroupMember:
+) -> MemberOut:
     """Add a staff member, a guardian or a peer supporter (a classmate) to the care group."""
     require_role(user, CARE_STAFF, "change a care group")
     case = await case_in_scope(db, user, case_id)
@@ -84,7 +86,7 @@ async def add_member(
     db.add(member)
     await db.flush()  # ids are assigned at flush; the reply carries it
     db.add(case_event(case.id, "care_group.added", at=now, actor_id=user.id, data={"role": role}))
-    return member
+    return care_views.member(member)
 
 
 async def remove_member(
@@ -103,13 +105,19 @@ async def remove_member(
     )
 
 
-async def members(db: AsyncSession, case_id: uuid.UUID) -> list[CareGroupMember]:
-    return list(
-        (
-            await db.scalars(
-                select(CareGroupMember)
-                .where(CareGroupMember.case_id == case_id, CareGroupMember.removed_at.is_(None))
-                .order_by(CareGroupMember.added_at)
-            )
-        ).all()
+async def members(db: AsyncSession, case_id: uuid.UUID) -> list[MemberOut]:
+    """The current members of a case's care group, in the order they joined. No scope check:
+    for a caller that has already read the case in scope (``list_members`` checks it)."""
+    rows = await db.scalars(
+        select(CareGroupMember)
+        .where(CareGroupMember.case_id == case_id, CareGroupMember.removed_at.is_(None))
+        .order_by(CareGroupMember.added_at)
     )
+    return [care_views.member(m) for m in rows.all()]
+
+
+async def list_members(db: AsyncSession, user: StaffUser, case_id: uuid.UUID) -> list[MemberOut]:
+    """The care group of a case in the caller's scope."""
+    require_role(user, CASE_READERS, "read care groups")
+    case = await case_in_scope(db, user, case_id)
+    return await members(db, case.id)

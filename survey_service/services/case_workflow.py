@@ -16,14 +16,14 @@ import triage
 from ..db import (
     AsyncSession,
     CareRecord,
-    Case,
     CaseTask,
     SchoolClass,
     StaffUser,
     Student,
 )
 from ..errors import Conflict, Forbidden, NotFound, Unprocessable
-from . import audit
+from ..schemas import CaseStateOut, RecordOut, TaskOut
+from . import audit, care_views
 from .access import CARE_STAFF, case_in_scope, require_role
 from .case_events import case_event
 from .cases import complete_acknowledge_tasks
@@ -48,7 +48,7 @@ async def apply_action(
     action: str,
     note: str | None,
     now: datetime,
-) -> Case:
+) -> CaseStateOut:
     """Move a case through the state machine (``triage.next_state``); 409 when illegal."""
     require_role(user, CARE_STAFF, "change a case's state")
     case = await case_in_scope(db, user, case_id, for_update=True)
@@ -94,7 +94,7 @@ async def apply_action(
         school_id=case.school_id,
         now=now,
     )
-    return case
+    return care_views.case_state(case)
 
 
 async def change_tier(
@@ -105,7 +105,7 @@ async def change_tier(
     tier: str,
     reason: str,
     now: datetime,
-) -> Case:
+) -> CaseStateOut:
     """A recorded tier decision; lowering needs a counsellor and a reason (DESIGN.md)."""
     require_role(user, CARE_STAFF, "change a case's tier")
     case = await case_in_scope(db, user, case_id, for_update=True)
@@ -141,7 +141,7 @@ async def change_tier(
         school_id=case.school_id,
         now=now,
     )
-    return case
+    return care_views.case_state(case)
 
 
 async def add_record(
@@ -153,7 +153,7 @@ async def add_record(
     summary: str,
     at: datetime | None,
     now: datetime,
-) -> CareRecord:
+) -> RecordOut:
     """File a talk, home visit, guardian contact, assessment or note on a case."""
     if kind not in RECORD_KINDS:
         raise Unprocessable(
@@ -179,7 +179,7 @@ async def add_record(
     db.add(record)
     await db.flush()  # ids are assigned at flush; the reply carries it
     db.add(case_event(case.id, f"record.{kind}", at=now, actor_id=user.id, data={}))
-    return record
+    return care_views.record(record)
 
 
 async def complete_task(
@@ -189,7 +189,7 @@ async def complete_task(
     *,
     note: str | None,
     now: datetime,
-) -> CaseTask:
+) -> TaskOut:
     """Mark a task done; its escalation stops. A head teacher completes only their tasks."""
     task = await db.scalar(select(CaseTask).where(CaseTask.id == task_id).with_for_update())
     if task is None:
@@ -232,7 +232,7 @@ async def complete_task(
                 summary=note,
             )
         )
-    return task
+    return care_views.task(task)
 
 
 async def _require_head_teacher_of(

@@ -271,29 +271,34 @@ def _scope(user: StaffUser) -> tuple[str, uuid.UUID]:
 
 
 async def list_cases(db: AsyncSession, user: StaffUser, *, now: datetime) -> CaseList:
-    """Open cases in the caller's scope, most urgent first.
+    """Every case not closed in the caller's scope (the queue of the API and of the pages).
 
-    Sorted by acknowledge deadline, then tier (red first), then opening time — never by score.
+    Sorted by deadline, then tier (red first), then opening time — never by score. The
+    deadline is the acknowledgement deadline while a case is open (or has no open task), else
+    the due time of its next open task.
     """
     if user.role not in CASE_READERS:
         raise Forbidden("This role cannot read cases", code="forbidden_role")
     kind, scope_id = _scope(user)
     query = (
-        select(Case, Student, SchoolClass, TriageRecord)
+        select(Case, Student, SchoolClass, TriageRecord, School)
         .join(Student, Student.id == Case.student_id)
         .join(SchoolClass, SchoolClass.id == Student.class_id)
         .join(TriageRecord, TriageRecord.id == Case.triage_id)
+        .join(School, School.id == Case.school_id)
         .where(Case.status.in_(OPEN_STATES))
     )
     if kind == "school":
         query = query.where(Case.school_id == scope_id)
     else:
-        query = query.join(School, School.id == Case.school_id).where(
-            School.district_id == scope_id
-        )
+        query = query.where(School.district_id == scope_id)
     rows = (await db.execute(query)).all()
-    items = [_case_out(c, s, k, t, now) for c, s, k, t in rows]
-    items.sort(key=lambda c: (c.acknowledge_by, -triage.TIER_ORDER[c.tier], c.opened_at))
+    next_tasks = await _next_open_tasks(db, [c.id for c, _, _, _, _ in rows])
+    items = [
+        _case_out(c, s, k, t, now, school=school, next_open=next_tasks.get(c.id))
+        for c, s, k, t, school in rows
+    ]
+    items.sort(key=_queue_order)
     audit.record(
         db,
         actor_id=user.id,
@@ -304,12 +309,53 @@ async def list_cases(db: AsyncSession, user: StaffUser, *, now: datetime) -> Cas
         school_id=scope_id if kind == "school" else None,
         now=now,
     )
-    return CaseList(items=items, count=len(items), sort="acknowledge_by,tier,opened_at")
+    return CaseList(items=items, count=len(items), sort="deadline,tier,opened_at")
+
+
+def _queue_order(c: CaseOut) -> tuple[datetime, int, datetime]:
+    """Deadline, then tier (red first), then opening time. Never a score."""
+    return (c.deadline or c.acknowledge_by, -triage.TIER_ORDER[c.tier], c.opened_at)
+
+
+async def _next_open_tasks(
+    db: AsyncSession, case_ids: list[uuid.UUID]
+) -> dict[uuid.UUID, CaseTask]:
+    """The open task due first of each case (cases without one are left out)."""
+    if not case_ids:
+        return {}
+    tasks = (
+        await db.scalars(
+            select(CaseTask)
+            .where(CaseTask.case_id.in_(case_ids), CaseTask.status == "open")
+            .order_by(CaseTask.due_at)
+        )
+    ).all()
+    first: dict[uuid.UUID, CaseTask] = {}
+    for task in tasks:
+        first.setdefault(task.case_id, task)
+    return first
 
 
 def _case_out(
-    case: Case, student: Student, klass: SchoolClass, triage_row: TriageRecord, now: datetime
+    case: Case,
+    student: Student,
+    klass: SchoolClass,
+    triage_row: TriageRecord,
+    now: datetime,
+    *,
+    school: School | None = None,
+    next_open: CaseTask | None = None,
 ) -> CaseOut:
+    """The case as the API shows it; with ``school`` (the queue) also the school's name, the
+    next task and the deadline the queue sorts by."""
+    deadline: datetime | None = None
+    next_kind: str | None = None
+    if school is not None:
+        if case.status == "open" or next_open is None:
+            deadline = case.acknowledge_by
+            next_kind = "acknowledge" if case.status == "open" else None
+        else:
+            deadline, next_kind = next_open.due_at, next_open.kind
     return CaseOut(
         case_id=case.id,
         tier=case.tier,
@@ -322,9 +368,16 @@ def _case_out(
         escalation_level=case.escalation_level,
         school_id=case.school_id,
         student=StudentRef(
-            student_id=student.id, name=student.name, grade=klass.grade, class_name=klass.name
+            student_id=student.id,
+            name=student.name,
+            grade=klass.grade,
+            class_name=klass.name,
+            class_id=klass.id,
         ),
         reasons=[ReasonOut(rule_id=r["rule_id"], text=r["text"]) for r in triage_row.reasons],
+        school_name=school.name if school is not None else None,
+        next_task=next_kind,
+        deadline=deadline,
     )
 
 

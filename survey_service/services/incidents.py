@@ -11,6 +11,8 @@ import triage
 
 from ..db import AsyncSession, Incident, School, StaffUser
 from ..errors import Conflict, NotFound, Unprocessable
+from ..schemas import IncidentOut
+from . import care_views
 from .access import require_role, student_in_scope
 
 RECORDERS = {"counsellor", "school_lead"}
@@ -25,7 +27,7 @@ async def record_incident(
     occurred_at: datetime,
     student_id: uuid.UUID | None,
     now: datetime,
-) -> Incident:
+) -> IncidentOut:
     """Record an incident; the review is due 14 days later (``triage.incident_review_deadline``)."""
     require_role(user, RECORDERS, "record incidents")
     if user.school_id is None:
@@ -52,12 +54,12 @@ async def record_incident(
     )
     db.add(incident)
     await db.flush()  # ids are assigned at flush; the reply carries it
-    return incident
+    return care_views.incident(incident, now=now)
 
 
 async def file_report(
     db: AsyncSession, user: StaffUser, incident_id: uuid.UUID, *, report: str, now: datetime
-) -> Incident:
+) -> IncidentOut:
     """File the review report; refused (422) under 3,000 characters, nothing is stored then."""
     require_role(user, RECORDERS, "file incident reviews")
     incident = await db.get(Incident, incident_id)
@@ -72,11 +74,12 @@ async def file_report(
     incident.report = report
     incident.filed_at = now
     incident.filed_by = user.id
-    return incident
+    return care_views.incident(incident, now=now)
 
 
-async def list_incidents(db: AsyncSession, user: StaffUser) -> list[Incident]:
-    """The school's incidents, or the district's for a district officer (by review deadline)."""
+async def list_incidents(db: AsyncSession, user: StaffUser, *, now: datetime) -> list[IncidentOut]:
+    """The school's incidents, or the district's for a district officer (by review deadline);
+    ``overdue`` as of ``now``."""
     require_role(user, RECORDERS | {"district_officer"}, "read incidents")
     query = select(Incident).order_by(Incident.review_due_at)
     if user.role == "district_officer":
@@ -85,4 +88,4 @@ async def list_incidents(db: AsyncSession, user: StaffUser) -> list[Incident]:
         )
     else:
         query = query.where(Incident.school_id == user.school_id)
-    return list((await db.scalars(query)).all())
+    return [care_views.incident(i, now=now) for i in (await db.scalars(query)).all()]

@@ -14,7 +14,8 @@ import triage
 
 from ..db import AsyncSession, CrisisPlan, School, StaffUser
 from ..errors import NotFound, Unprocessable
-from . import audit
+from ..schemas import PlanOut
+from . import audit, care_views
 from .access import CARE_STAFF, require_role, student_in_scope
 from .case_events import case_event
 from .cases import find_open_case
@@ -28,7 +29,7 @@ async def save_plan(
     content: dict[str, Any],
     review_on: date,
     now: datetime,
-) -> CrisisPlan:
+) -> PlanOut:
     """Store a new version of the student's plan after checking it (``triage.validate_plan``)."""
     require_role(user, CARE_STAFF, "write crisis plans")
     student = await student_in_scope(db, user, student_id)
@@ -80,12 +81,12 @@ async def save_plan(
         school_id=student.school_id,
         now=now,
     )
-    return row
+    return care_views.plan(row)
 
 
 async def current_plan(
     db: AsyncSession, user: StaffUser, student_id: uuid.UUID, *, now: datetime
-) -> CrisisPlan:
+) -> PlanOut:
     require_role(user, CARE_STAFF | {"head_teacher"}, "read crisis plans")
     student = await student_in_scope(db, user, student_id)
     row = await db.scalar(
@@ -106,4 +107,4 @@ async def current_plan(
         school_id=student.school_id,
         now=now,
     )
-    return row
+    return care_views.plan(row)

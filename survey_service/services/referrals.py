@@ -11,6 +11,8 @@ import triage
 
 from ..db import AsyncSession, Case, CaseTask, Referral, School, StaffUser
 from ..errors import Conflict, NotFound, Unprocessable
+from ..schemas import ReferralOut
+from . import care_views
 from .access import CARE_STAFF, case_in_scope, require_role
 from .calendars import school_calendar
 from .case_events import case_event
@@ -27,7 +29,7 @@ async def refer(
     hospital: str,
     note: str | None,
     now: datetime,
-) -> Referral:
+) -> ReferralOut:
     """Record a referral (stage ``sent``) and a follow-up task for its next stage."""
     require_role(user, CARE_STAFF, "refer students")
     if not hospital.strip():
@@ -55,7 +57,7 @@ async def refer(
         )
     )
     await _follow_up(db, rt, case, referral, now)
-    return referral
+    return care_views.referral(referral)
 
 
 async def advance(
@@ -67,7 +69,7 @@ async def advance(
     stage: str,
     feedback: str | None,
     now: datetime,
-) -> Referral:
+) -> ReferralOut:
     """Move a referral to its next stage: sent → accepted → seen → feedback (in order)."""
     require_role(user, CARE_STAFF, "update referrals")
     referral = await db.get(Referral, referral_id)
@@ -100,7 +102,7 @@ async def advance(
         )
     )
     await _follow_up(db, rt, case, referral, now)
-    return referral
+    return care_views.referral(referral)
 
 
 async def _follow_up(

@@ -35,6 +35,7 @@ from ..db import (
     TriageRecord,
 )
 from ..errors import Conflict, NotFound, Unprocessable
+from ..schemas import StudentOut
 from . import audit
 from .access import require_role, student_in_scope
 from .case_events import case_event
@@ -236,7 +237,7 @@ async def transfer_student(
     school_code: str,
     class_id: uuid.UUID,
     now: datetime,
-) -> Student:
+) -> StudentOut:
     """Move a student to another school of the district; the file and open case follow."""
     require_role(user, {"district_officer"}, "transfer students")
     student = await student_in_scope(db, user, student_id)
@@ -284,4 +285,4 @@ async def transfer_student(
         school_id=school.id,
         now=now,
     )
-    return student
+    return StudentOut(student_id=student.id, school_id=student.school_id, class_id=student.class_id)

@@ -226,7 +226,7 @@ def _layer_offenders(layer: str, root: Path = ROOT) -> list[str]:
         module = _module_name(path, root)
         if module != layer and not module.startswith(layer + "."):
             continue
-        for name in _imports(path, root):
+        for name in sorted(_imports(path, root)):
             if layer in INNER_SELF and (name == layer or name.startswith(layer + ".")):
                 continue
             if any(name == f or name.startswith(f + ".") for f in forbidden):
