@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
+import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -100,6 +101,24 @@ def database_url(
     asyncio.run(_pg_exec(pg_url(), f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
     yield _with_db(pg_url(), name)
     asyncio.run(_pg_exec(pg_url(), f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Cheap argon2 for the whole test run (production keeps the library's defaults): every
+    seeded user and every login would otherwise pay a production-cost hash."""
+    from survey_service.security import configure_password_hashing
+
+    configure_password_hashing(time_cost=1, memory_cost=8, parallelism=1)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _drop_seeded_templates() -> Iterator[None]:
+    """At the end of the session, drop the seeded-demo templates that
+    ``svc_support.seed`` kept (one per distinct seed)."""
+    yield
+    support = sys.modules.get("svc_support")
+    if support is not None:
+        support.drop_seeded_templates()
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:

@@ -9,11 +9,8 @@ from sqlalchemy import select
 from ..db import AsyncSession, StaffToken, StaffUser
 from ..errors import Unauthorized
 from ..schemas import LoginResponse
-from ..security import digest, hash_password, new_token, verify_password
+from ..security import digest, dummy_password_hash, new_token, verify_password
 from .runtime import Runtime
-
-# Verifying against a dummy hash for unknown users keeps response times alike.
-_DUMMY_HASH = hash_password("runxin-dummy-password")
 
 
 async def login(
@@ -21,7 +18,9 @@ async def login(
 ) -> LoginResponse:
     """Exchange a username and password for a bearer token."""
     user = await db.scalar(select(StaffUser).where(StaffUser.username == username))
-    ok = verify_password(user.password_hash if user else _DUMMY_HASH, password)
+    # Verifying against a dummy hash (made on first use, with the configured hasher) for
+    # unknown users keeps response times alike.
+    ok = verify_password(user.password_hash if user else dummy_password_hash(), password)
     if user is None or not ok or not user.active:
         raise Unauthorized(
             "Wrong username or password",

@@ -1,28 +1,35 @@
-"""Real parts for service tests: a live HTTP server, a webhook receiver, a seeded database."""
+"""Parts for service tests: a live server or the app in process, a webhook receiver, a seed."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import copy
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
+import uuid
 from collections.abc import Coroutine, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, TypeVar
+from urllib.parse import urlsplit, urlunsplit
 
 import uvicorn
 from litestar import Litestar
+from litestar.testing import TestClient
 
 from survey_service.services.demo import DemoSeed, seed_demo
 from survey_service.services.runtime import load_runtime
-from survey_service.settings import Settings
+from survey_service.settings import Settings, database_urls
 
 T = TypeVar("T")
 
@@ -107,8 +114,47 @@ def live_server(app: Litestar) -> Iterator[str]:
         sock.close()
 
 
+@contextmanager
+def app_client(
+    app: Litestar, *, timeout: float = 15, follow_redirects: bool = False
+) -> Iterator[TestClient[Litestar]]:
+    """Serve ``app`` in process, without a socket: litestar's test client (an ``httpx.Client``)
+    with the app's lifespan run. For tests that only call the app; tests where a browser, a
+    subprocess or a real peer must reach the app over TCP use :func:`live_server`."""
+    with TestClient(app, timeout=timeout) as client:
+        client.follow_redirects = follow_redirects
+        yield client
+
+
+@contextmanager
+def another_client(
+    client: TestClient[Litestar],
+    *,
+    timeout: float = 15,
+    follow_redirects: bool = False,
+    base_url: str | None = None,
+) -> Iterator[TestClient[Litestar]]:
+    """One more client (its own cookies) of the app that ``client`` serves, on the same event
+    loop and without running the lifespan again. ``base_url`` ``https://...`` makes requests
+    arrive as HTTPS, as behind a TLS proxy."""
+    other: TestClient[Litestar] = TestClient(
+        client.app, base_url=base_url or str(client.base_url), timeout=timeout
+    )
+    other.blocking_portal = client.blocking_portal
+    other.follow_redirects = follow_redirects
+    yield other  # nothing to close: the transport calls the app, the portal is ``client``'s
+
+
 def make_settings(database_url: str, **kw: Any) -> Settings:
     return Settings(database_url=database_url, secret_key="test-secret-key-0123456789", **kw)
+
+
+# Seeded templates, one per distinct seed (database kind and server, students, now, secret):
+# the first ``seed`` seeds the test's database and keeps a copy; later ones copy it back.
+_STAFF_PASSWORD = "pw-test-123"
+_SeedKey = tuple[str, str, int, datetime, str]
+_SEEDED: dict[_SeedKey, tuple[str, DemoSeed]] = {}
+_SQLITE_TEMPLATES: list[tempfile.TemporaryDirectory[str]] = []
 
 
 def seed(
@@ -118,6 +164,78 @@ def seed(
     students: int = 6,
     webhook_url: str | None = None,
     webhook_secret: str | None = "whsec-test",
+) -> DemoSeed:
+    """Seed the demo district into the test's (fresh) database; returns what
+    :func:`seed_demo` returned.
+
+    Seeding once per distinct (database kind, students, ``now``, secret key) into a template
+    and copying that template (SQLite: the file; PostgreSQL: ``CREATE DATABASE ... TEMPLATE``)
+    gives every test its own copy at a fraction of the cost; the webhook URL and secret are
+    then set on the copy. A database that is not fresh is seeded as before.
+    """
+    dialect = database_urls(settings.database_url).dialect
+    key: _SeedKey = (
+        dialect,
+        _server_of(settings.database_url),
+        students,
+        now,
+        settings.secret_key,
+    )
+    cached = _SEEDED.get(key)
+    if not run(_is_fresh(settings.database_url)):
+        return _seed_now(settings, now, students, webhook_url, webhook_secret)
+    if cached is not None:
+        template, demo = cached
+        if dialect == "sqlite":
+            _copy_sqlite(template, _sqlite_path(settings.database_url))
+        else:
+            name = _pg_name(settings.database_url)
+            run(
+                _pg_admin(
+                    settings.database_url,
+                    f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)',
+                    f'CREATE DATABASE "{name}" TEMPLATE "{template}"',
+                )
+            )
+        run(_set_webhook(settings.database_url, webhook_url, webhook_secret))
+        return copy.deepcopy(demo)
+    demo = _seed_now(settings, now, students, None, None)
+    if dialect == "sqlite":
+        folder = tempfile.TemporaryDirectory(prefix="runxin-seeded-")
+        _SQLITE_TEMPLATES.append(folder)
+        template = str(Path(folder.name) / "seeded.db")
+        _copy_sqlite(_sqlite_path(settings.database_url), template)
+    else:
+        template = f"runxin_tmpl_seed_{uuid.uuid4().hex[:10]}"
+        run(
+            _pg_admin(
+                settings.database_url,
+                f'CREATE DATABASE "{template}" TEMPLATE "{_pg_name(settings.database_url)}"',
+            )
+        )
+    _SEEDED[key] = (template, copy.deepcopy(demo))
+    run(_set_webhook(settings.database_url, webhook_url, webhook_secret))
+    return demo
+
+
+def drop_seeded_templates() -> None:
+    """Remove the seeded templates of this process (tests/conftest.py calls it at the end)."""
+    for (dialect, _server, *_rest), (template, _demo) in list(_SEEDED.items()):
+        if dialect == "postgresql":
+            url = f"{_server}/{template}"
+            with contextlib.suppress(Exception):  # best effort at the end of the session
+                run(_pg_admin(url, f'DROP DATABASE IF EXISTS "{template}" WITH (FORCE)'))
+    _SEEDED.clear()
+    while _SQLITE_TEMPLATES:
+        _SQLITE_TEMPLATES.pop().cleanup()
+
+
+def _seed_now(
+    settings: Settings,
+    now: datetime,
+    students: int,
+    webhook_url: str | None,
+    webhook_secret: str | None,
 ) -> DemoSeed:
     from survey_service.db import create_engine, create_session_factory
 
@@ -129,7 +247,7 @@ def seed(
                     db,
                     load_runtime(settings),
                     students=students,
-                    staff_password="pw-test-123",
+                    staff_password=_STAFF_PASSWORD,
                     webhook_url=webhook_url,
                     webhook_secret=webhook_secret,
                     now=now,
@@ -138,6 +256,97 @@ def seed(
             await engine.dispose()
 
     return run(go())
+
+
+def _server_of(database_url: str) -> str:
+    """The URL without the database name (PostgreSQL) or ``sqlite``."""
+    if database_urls(database_url).dialect == "sqlite":
+        return "sqlite"
+    return database_url.rsplit("/", 1)[0]
+
+
+def _sqlite_path(database_url: str) -> str:
+    return database_url.split(":///", 1)[1]
+
+
+def _pg_name(database_url: str) -> str:
+    return urlsplit(database_url).path.lstrip("/")
+
+
+def _copy_sqlite(source: str, target: str) -> None:
+    for suffix in ("-wal", "-shm"):
+        Path(target + suffix).unlink(missing_ok=True)
+    shutil.copyfile(source, target)
+    if Path(source + "-wal").exists():  # normally checkpointed when the engine closed
+        shutil.copyfile(source + "-wal", target + "-wal")
+
+
+async def _pg_admin(database_url: str, *statements: str) -> None:
+    """Run statements on the server's ``postgres`` database (outside any transaction)."""
+    import asyncpg
+
+    parts = urlsplit(database_url)
+    admin = urlunsplit(("postgres", parts.netloc, "/postgres", parts.query, parts.fragment))
+    conn = await asyncpg.connect(admin, timeout=10)
+    try:
+        for statement in statements:
+            await conn.execute(statement)
+    finally:
+        await conn.close()
+
+
+async def _is_fresh(database_url: str) -> bool:
+    """True when no table (but Alembic's) holds a row: a freshly migrated database."""
+    from sqlalchemy import inspect, text
+
+    from survey_service.db import create_engine
+
+    engine = create_engine(database_url)
+    try:
+        async with engine.connect() as conn:
+            tables = await conn.run_sync(lambda c: inspect(c).get_table_names())
+            probes = [
+                f"SELECT 1 FROM {t}"  # table names from the schema itself
+                for t in tables
+                if t != "alembic_version"
+            ]
+            if not probes:
+                return True
+            found = await conn.execute(text(f"SELECT EXISTS ({' UNION ALL '.join(probes)})"))
+            return not found.scalar_one()
+    finally:
+        await engine.dispose()
+
+
+async def _set_webhook(
+    database_url: str, webhook_url: str | None, webhook_secret: str | None
+) -> None:
+    """What ``seed_demo(webhook_url=..., webhook_secret=...)`` stores: the district's and
+    every demo school's webhook."""
+    if webhook_url is None and webhook_secret is None:
+        return
+    from sqlalchemy import text
+
+    from survey_service.db import create_engine
+    from survey_service.services.demo import DEMO_DISTRICT
+
+    values = {"u": webhook_url, "s": webhook_secret, "d": DEMO_DISTRICT}
+    engine = create_engine(database_url)
+    try:
+        async with engine.begin() as conn:
+            await conn.execute(
+                text(
+                    "UPDATE schools SET webhook_url = :u, webhook_secret = :s "
+                    "WHERE district_id IN (SELECT id FROM districts WHERE code = :d)"
+                ),
+                values,
+            )
+            await conn.execute(
+                text("UPDATE districts SET webhook_url = :u, webhook_secret = :s WHERE code = :d"),
+                values,
+            )
+    finally:
+        await engine.dispose()
 
 
 async def count_rows(database_url: str, *tables: str) -> dict[str, int]:

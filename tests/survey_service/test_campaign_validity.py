@@ -14,8 +14,18 @@ from typing import Any
 
 import httpx
 import pytest
+from litestar import Litestar
+from litestar.testing import TestClient
 from page_support import api_submit, sql, staff_login, uid
-from svc_support import battery_answers, count_rows, live_server, make_settings, run, seed
+from svc_support import (
+    another_client,
+    app_client,
+    battery_answers,
+    count_rows,
+    make_settings,
+    run,
+    seed,
+)
 
 from survey_service.app import create_app
 from survey_service.clock import ManualClock
@@ -28,8 +38,7 @@ RED = {"q1": 1, "q2": 0, "q3": 0, "q4": 0, "q5": 1}
 
 @dataclass
 class Env:
-    base: str
-    http: httpx.Client
+    http: TestClient[Litestar]
     database_url: str
     codes: list[str]
 
@@ -58,11 +67,8 @@ class Env:
 def env(database_url: str) -> Iterator[Env]:
     settings = make_settings(database_url)
     codes = seed(settings, now=T0, students=4).access_codes
-    with (
-        live_server(create_app(settings, clock=ManualClock(T0))) as base,
-        httpx.Client(base_url=base, timeout=30) as http,
-    ):
-        yield Env(base, http, database_url, codes)
+    with app_client(create_app(settings, clock=ManualClock(T0)), timeout=30) as http:
+        yield Env(http, database_url, codes)
 
 
 def _refused(env: Env, response: httpx.Response, before: dict[str, int]) -> dict[str, Any]:
@@ -257,7 +263,7 @@ def test_each_result_stores_and_shows_the_language_it_was_given_in(env: Env) -> 
     ]
     case_id = uid(sql(env.database_url, "SELECT id FROM cases")[0][0])
     student_id = uid(sql(env.database_url, "SELECT student_id FROM cases")[0][0])
-    with httpx.Client(base_url=env.base, timeout=30, follow_redirects=True) as http:
+    with another_client(env.http, timeout=30, follow_redirects=True) as http:
         assert staff_login(http, "counsellor1").status_code == 200
         page = http.get(f"/staff/cases/{case_id}")
         assert page.status_code == 200, page.text

@@ -13,7 +13,7 @@ from typing import Any
 
 import httpx
 import pytest
-from svc_support import live_server, make_settings, run, runxin, seed
+from svc_support import app_client, make_settings, run, runxin, seed
 
 from survey_service.app import create_app
 from survey_service.clock import ManualClock
@@ -66,10 +66,7 @@ def env(database_url: str) -> Iterator[Env]:
     settings = make_settings(database_url)
     seed(settings, now=T0, students=2)
     clock = ManualClock(T0)
-    with (
-        live_server(create_app(settings, clock=clock)) as base,
-        httpx.Client(base_url=base, timeout=30) as http,
-    ):
+    with app_client(create_app(settings, clock=clock), timeout=30) as http:
         yield Env(http, clock, database_url)
 
 

@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 from sqlalchemy import select
-from svc_support import battery_answers, live_server, make_settings, run, seed
+from svc_support import app_client, battery_answers, make_settings, run, seed
 
 from survey_service.app import create_app
 from survey_service.clock import ManualClock
@@ -71,10 +71,7 @@ def env(database_url: str) -> Iterator[Env]:
     settings = make_settings(database_url)
     seeded = seed(settings, now=T0, students=6)
     clock = ManualClock(T0)
-    with (
-        live_server(create_app(settings, clock=clock)) as base,
-        httpx.Client(base_url=base, timeout=15) as http,
-    ):
+    with app_client(create_app(settings, clock=clock), timeout=15) as http:
         yield Env(http, seeded.access_codes, clock, database_url)
 
 

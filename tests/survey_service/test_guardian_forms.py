@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 import pytest
 from page_support import answer, no_scores, sql, text_of, uid
-from svc_support import count_rows, live_server, make_settings, run, seed
+from svc_support import app_client, count_rows, make_settings, run, seed
 
 from survey_service.app import create_app
 from survey_service.clock import ManualClock
@@ -79,10 +79,9 @@ class Env:
 def env(database_url: str) -> Iterator[Env]:
     settings = make_settings(database_url)
     seed(settings, now=T0, students=12)  # DEMO-A: two students in each of its three classes
-    with (
-        live_server(create_app(settings, clock=ManualClock(T0))) as base,
-        httpx.Client(base_url=base, timeout=30, follow_redirects=True) as http,
-    ):
+    with app_client(
+        create_app(settings, clock=ManualClock(T0)), timeout=30, follow_redirects=True
+    ) as http:
         yield Env(http, database_url)
 
 
@@ -274,9 +273,7 @@ def test_a_guardian_answers_the_psc17_through_the_api(env: Env) -> None:
         f"/api/v1/students/{student_id}/file", headers={"Authorization": f"Bearer {token}"}
     )
     assert file.status_code == 200, file.text
-    screenings = [
-        e["summary"] for e in file.json()["entries"] if e["kind"] == "screening"
-    ]
+    screenings = [e["summary"] for e in file.json()["entries"] if e["kind"] == "screening"]
     assert sorted(s["respondent"] for s in screenings) == ["parent", "self"]
 
     # The student's own answers, then: their case is the same one, updated.

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy import select, update
-from svc_support import battery_answers, live_server, make_settings, run, runxin, seed
+from svc_support import app_client, battery_answers, make_settings, run, runxin, seed
 
 from survey_service.db import Campaign, Score, create_engine, create_session_factory
 from survey_service.services.instrument_library import installed_instruments
@@ -88,18 +88,16 @@ def test_add_list_show_and_refusals(database_url: str, tmp_path: Path) -> None:
 def test_rescore_reports_changes_and_keeps_old_versions(database_url: str) -> None:
     settings = make_settings(database_url)
     seeded = seed(settings, now=T0, students=3)
-    import httpx
-
     from survey_service.app import create_app
     from survey_service.clock import ManualClock
 
-    with live_server(create_app(settings, clock=ManualClock(T0))) as base:
-        s = httpx.post(
-            f"{base}/api/v1/student/sessions", json={"access_code": seeded.access_codes[0]}
+    with app_client(create_app(settings, clock=ManualClock(T0))) as http:
+        s = http.post(
+            "/api/v1/student/sessions", json={"access_code": seeded.access_codes[0]}
         ).json()
         answers = battery_answers(gad7=2)  # GAD-7 total 14: moderate
-        r = httpx.post(
-            f"{base}/api/v1/student/sessions/{s['session_id']}/submission",
+        r = http.post(
+            f"/api/v1/student/sessions/{s['session_id']}/submission",
             headers={"Authorization": f"Bearer {s['session_token']}", "Idempotency-Key": "k"},
             json={"answers": answers},
         )

@@ -5,33 +5,38 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from uuid import UUID
 
 import httpx
 import pytest
+from litestar import Litestar
+from litestar.testing import TestClient
 from page_support import api_submit, csrf, no_scores, set_cookie_headers, sql, staff_login, uid
-from svc_support import battery_answers, live_server, make_settings, seed
+from svc_support import another_client, app_client, battery_answers, make_settings, seed
 
 from survey_service.app import create_app
 from survey_service.clock import ManualClock
 
 T0 = datetime(2026, 9, 7, 2, 0, tzinfo=UTC)  # Monday 10:00 in Shanghai
 RED = {"q1": 1, "q2": 0, "q3": 0, "q4": 0, "q5": 1}
+HTTPS = "https://testserver.local"  # requests that arrive over https
 ROW = re.compile(r'<tr class="([^"]*)" data-case="([0-9a-f-]{36})">(.*?)</tr>', re.S)
 
 
 @dataclass
 class Env:
-    base: str
+    app: TestClient[Litestar]
     codes: list[str]
     clock: ManualClock
     database_url: str
 
-    def client(self) -> httpx.Client:
-        return httpx.Client(base_url=self.base, timeout=15, follow_redirects=True)
+    def client(self, **kw: Any) -> AbstractContextManager[TestClient[Litestar]]:
+        """A browser of its own (own cookies) on the app served in process."""
+        return another_client(self.app, **{"timeout": 15, "follow_redirects": True, **kw})
 
     @contextmanager
     def signed_in(self, username: str) -> Iterator[httpx.Client]:
@@ -55,14 +60,13 @@ def env(database_url: str) -> Iterator[Env]:
     settings = make_settings(database_url)
     codes = seed(settings, now=T0, students=12).access_codes
     clock = ManualClock(T0)
-    with live_server(create_app(settings, clock=clock)) as base:
-        with httpx.Client(base_url=base, timeout=15) as http:
-            # School A: students 0-2 and 6-8 (classes 8-1, 8-2, 9-1); school B: the others.
-            api_submit(http, codes[2], battery_answers(gad7=2))  # yellow, class 9-1
-            api_submit(http, codes[1], battery_answers(gad7=3))  # orange, class 8-2
-            api_submit(http, codes[0], battery_answers(RED))  # red, class 8-1
-            api_submit(http, codes[3], battery_answers(gad7=2))  # school B
-        yield Env(base, codes, clock, database_url)
+    with app_client(create_app(settings, clock=clock), timeout=15) as http:
+        # School A: students 0-2 and 6-8 (classes 8-1, 8-2, 9-1); school B: the others.
+        api_submit(http, codes[2], battery_answers(gad7=2))  # yellow, class 9-1
+        api_submit(http, codes[1], battery_answers(gad7=3))  # orange, class 8-2
+        api_submit(http, codes[0], battery_answers(RED))  # red, class 8-1
+        api_submit(http, codes[3], battery_answers(gad7=2))  # school B
+        yield Env(http, codes, clock, database_url)
 
 
 def test_sign_in_cookie_and_role_homes(env: Env) -> None:
@@ -79,16 +83,17 @@ def test_sign_in_cookie_and_role_homes(env: Env) -> None:
             flags = cookie.lower()
             assert "httponly" in flags and "samesite=strict" in flags and "path=/staff" in flags
             assert http.get("/staff").url.path == home
-    with env.client() as http:
-        # Over https (a TLS proxy in front), both cookies are Secure.
-        https = {"X-Forwarded-Proto": "https"}
-        form = http.get("/staff/login", headers=https)
+    # Over https (a TLS proxy in front; uvicorn's handling of X-Forwarded-Proto is checked over
+    # a real socket in test_pages_student.py), both cookies are Secure.
+    with env.client(base_url=HTTPS) as http:
+        form = http.get("/staff/login")
         (login_cookie,) = set_cookie_headers(form, "rx_login")
         assert "secure" in login_cookie.lower()
-        r = httpx.post(
-            f"{env.base}/staff/login",
+    with env.client(base_url=HTTPS, follow_redirects=False) as http:
+        r = http.post(
+            "/staff/login",
             data={"_csrf": csrf(form.text), "username": "counsellor1", "password": "pw-test-123"},
-            headers={**https, "Cookie": login_cookie.split(";")[0]},
+            headers={"Cookie": login_cookie.split(";")[0]},
         )
         (cookie,) = set_cookie_headers(r, "rx_staff")
         assert r.status_code == 303 and "secure" in cookie.lower()

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import httpx
 from page_support import answer, complete, item_names, no_scores, set_cookie_headers, sql
-from svc_support import live_server, make_settings, seed
+from svc_support import another_client, app_client, live_server, make_settings, seed
 
 from survey_service.app import create_app
 from survey_service.clock import ManualClock
@@ -27,10 +27,9 @@ def _token(http: httpx.Client) -> tuple[str, str]:
 def test_resume_keeps_the_token_and_the_answers(database_url: str) -> None:
     settings = make_settings(database_url)
     code = seed(settings, now=T0).access_codes[0]
-    with (
-        live_server(create_app(settings, clock=ManualClock(T0))) as base,
-        httpx.Client(base_url=base, timeout=10, follow_redirects=True) as tab,
-    ):
+    with app_client(
+        create_app(settings, clock=ManualClock(T0)), timeout=10, follow_redirects=True
+    ) as tab:
         tab.get(f"/s/{code}")
         sid, token = _token(tab)
         answer(tab, code, 1)
@@ -41,11 +40,12 @@ def test_resume_keeps_the_token_and_the_answers(database_url: str) -> None:
         assert reopened.url.path == f"/s/{code}/q/2" and not reopened.url.query
         assert 'id="i-item1-2" name="item-item1" value="2" checked' in reopened.text
         assert _token(tab) == (sid, token)  # not rotated: an open second tab keeps working
-        api = httpx.put(
-            f"{base}/api/v1/student/sessions/{sid}/answers",
-            headers={"Authorization": f"Bearer {token}"},
-            json={"answers": {"gad7": {"item2": 1}}},
-        )
+        with another_client(tab) as script:
+            api = script.put(
+                f"/api/v1/student/sessions/{sid}/answers",
+                headers={"Authorization": f"Bearer {token}"},
+                json={"answers": {"gad7": {"item2": 1}}},
+            )
         assert api.status_code == 200, api.text
 
         # "Save and continue later" keeps the student on the unfinished part.
@@ -54,7 +54,7 @@ def test_resume_keeps_the_token_and_the_answers(database_url: str) -> None:
         assert tab.get(f"/s/{code}").url.path == f"/s/{code}/q/2"
 
         # Another device: the service issues a new token; the saved answers come along.
-        with httpx.Client(base_url=base, timeout=10, follow_redirects=True) as phone:
+        with another_client(tab, timeout=10, follow_redirects=True) as phone:
             there = phone.get(f"/s/{code}")
             assert there.url.path == f"/s/{code}/q/2"
             assert 'value="1" checked' in there.text
@@ -71,10 +71,7 @@ def test_resume_keeps_the_token_and_the_answers(database_url: str) -> None:
 def test_red_flag_case_exists_before_the_thank_you_page(database_url: str) -> None:
     settings = make_settings(database_url)
     code = seed(settings, now=T0).access_codes[1]
-    with (
-        live_server(create_app(settings, clock=ManualClock(T0))) as base,
-        httpx.Client(base_url=base, timeout=10) as http,
-    ):
+    with app_client(create_app(settings, clock=ManualClock(T0)), timeout=10) as http:
         http.get(f"/s/{code}", follow_redirects=True)
         for n, values in enumerate(RED, start=1):
             answer_r = http.post(
@@ -133,10 +130,9 @@ def test_cookies_headers_and_https(database_url: str) -> None:
 def test_language_switch_and_lang_attributes(database_url: str) -> None:
     settings = make_settings(database_url)
     code = seed(settings, now=T0).access_codes[0]
-    with (
-        live_server(create_app(settings, clock=ManualClock(T0))) as base,
-        httpx.Client(base_url=base, timeout=10, follow_redirects=True) as http,
-    ):
+    with app_client(
+        create_app(settings, clock=ManualClock(T0)), timeout=10, follow_redirects=True
+    ) as http:
         assert '<html lang="zh-CN">' in http.get("/").text
         en = http.get("/?lang=en")
         assert '<html lang="en">' in en.text and "Start the questionnaire" in en.text
@@ -153,30 +149,32 @@ def test_consent_notice_only_where_the_campaign_asks_for_consent(database_url: s
     settings = make_settings(database_url)
     codes = seed(settings, now=T0).access_codes
     sql(database_url, "UPDATE campaigns SET consent_rule = 'statutory_basis'")
-    with live_server(create_app(settings, clock=ManualClock(T0))) as base:
-        r = httpx.get(f"{base}/s/{codes[0]}", follow_redirects=True)
+    with app_client(create_app(settings, clock=ManualClock(T0)), follow_redirects=True) as http:
+        r = http.get(f"/s/{codes[0]}")
         assert r.url.path == f"/s/{codes[0]}/q/1"
         sql(database_url, "UPDATE campaigns SET consent_rule = 'guardian_all'")
-        r = httpx.get(f"{base}/s/{codes[1]}", follow_redirects=True)
+        http.cookies.clear()  # each visit from a browser without cookies
+        r = http.get(f"/s/{codes[1]}")
         assert r.url.path == f"/s/{codes[1]}/start"
-        declined = httpx.get(f"{base}/s/{codes[1]}/declined")
+        http.cookies.clear()
+        declined = http.get(f"/s/{codes[1]}/declined", follow_redirects=False)
         assert declined.status_code == 200 and "没关系" in declined.text
 
 
 def test_bad_answers_and_steps_give_clear_pages(database_url: str) -> None:
     settings = make_settings(database_url)
     code = seed(settings, now=T0).access_codes[0]
-    with (
-        live_server(create_app(settings, clock=ManualClock(T0))) as base,
-        httpx.Client(base_url=base, timeout=10, follow_redirects=True) as http,
-    ):
+    with app_client(
+        create_app(settings, clock=ManualClock(T0)), timeout=10, follow_redirects=True
+    ) as http:
         http.get(f"/s/{code}")
         bad = http.post(f"/s/{code}/q/1", data={"item-item1": "7", "nav": "next"})
         assert bad.status_code == 422 and '<html lang="zh-CN">' in bad.text
         assert "12356" in bad.text  # help lines on every student page, errors too
         assert http.get(f"/s/{code}/q/9").url.path == f"/s/{code}/start"
         # Without the cookie, a step sends the student back to the access link.
-        r = httpx.get(f"{base}/s/{code}/review", follow_redirects=False)
+        with another_client(http) as no_cookie:
+            r = no_cookie.get(f"/s/{code}/review")
         assert r.status_code == 303 and r.headers["location"] == f"/s/{code}"
         done = complete(http, code)
         assert done.url.path == f"/s/{code}/thanks"

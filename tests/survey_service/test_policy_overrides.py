@@ -6,10 +6,9 @@ import json
 from datetime import UTC, datetime
 from pathlib import Path
 
-import httpx
 import pytest
 from sqlalchemy import select
-from svc_support import battery_answers, live_server, make_settings, run, seed
+from svc_support import app_client, battery_answers, make_settings, run, seed
 
 from survey_service.app import create_app
 from survey_service.clock import ManualClock
@@ -51,11 +50,11 @@ def test_a_school_layer_changes_only_that_school(database_url: str, tmp_path: Pa
     assert rt.policy_for("DEMO-A").version.endswith("+demo-a.1")
     assert rt.policy_for("DEMO-B").version == rt.policy.version
     seeded = seed(settings, now=T0, students=4)  # codes 0 → DEMO-A, 3 → DEMO-B
-    with live_server(create_app(settings, clock=ManualClock(T0))) as base:
+    with app_client(create_app(settings, clock=ManualClock(T0))) as http:
         for code in (seeded.access_codes[0], seeded.access_codes[3]):
-            s = httpx.post(f"{base}/api/v1/student/sessions", json={"access_code": code}).json()
-            r = httpx.post(
-                f"{base}/api/v1/student/sessions/{s['session_id']}/submission",
+            s = http.post("/api/v1/student/sessions", json={"access_code": code}).json()
+            r = http.post(
+                f"/api/v1/student/sessions/{s['session_id']}/submission",
                 headers={"Authorization": f"Bearer {s['session_token']}", "Idempotency-Key": "k"},
                 json={"answers": battery_answers(gad7=2)},
             )

@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 import pytest
 from page_support import answer, sql
-from svc_support import live_server, make_settings, run, seed
+from svc_support import app_client, live_server, make_settings, run, seed
 
 from survey_service.app import create_app
 from survey_service.clock import ManualClock
@@ -93,10 +93,9 @@ def test_racing_autosaves_and_the_next_post_keep_every_answer(database_url: str)
 def test_a_late_autosave_never_replaces_a_newer_answer(database_url: str) -> None:
     settings = make_settings(database_url)
     code = seed(settings, now=T0).access_codes[0]
-    with (
-        live_server(create_app(settings, clock=ManualClock(T0))) as base,
-        httpx.Client(base_url=base, timeout=30, follow_redirects=True) as http,
-    ):
+    with app_client(
+        create_app(settings, clock=ManualClock(T0)), timeout=30, follow_redirects=True
+    ) as http:
         http.get(f"/s/{code}")
         answer(http, code, 1)
         answer(http, code, 2)
@@ -144,10 +143,9 @@ def test_a_late_autosave_never_replaces_a_newer_answer(database_url: str) -> Non
 def test_the_review_points_out_a_part_with_no_answers(database_url: str) -> None:
     settings = make_settings(database_url)
     code = seed(settings, now=T0).access_codes[0]
-    with (
-        live_server(create_app(settings, clock=ManualClock(T0))) as base,
-        httpx.Client(base_url=base, timeout=30, follow_redirects=True) as http,
-    ):
+    with app_client(
+        create_app(settings, clock=ManualClock(T0)), timeout=30, follow_redirects=True
+    ) as http:
         http.get(f"/s/{code}")
         answer(http, code, 1)
         answer(http, code, 2, default=None)  # GAD-7 left blank
@@ -161,10 +159,9 @@ def test_the_review_points_out_a_part_with_no_answers(database_url: str) -> None
 def test_a_bad_stamp_is_a_clear_400_and_saves_nothing(database_url: str) -> None:
     settings = make_settings(database_url)
     code = seed(settings, now=T0).access_codes[0]
-    with (
-        live_server(create_app(settings, clock=ManualClock(T0))) as base,
-        httpx.Client(base_url=base, timeout=30, follow_redirects=True) as http,
-    ):
+    with app_client(
+        create_app(settings, clock=ManualClock(T0)), timeout=30, follow_redirects=True
+    ) as http:
         http.get(f"/s/{code}")
         r = http.post(
             f"/s/{code}/q/1", data={"item-item1": "2", "nav": "stay", "view": "x", "seq": "1"}
@@ -178,10 +175,7 @@ def test_the_api_save_takes_a_revision_and_the_submission_keeps_saved_answers(
 ) -> None:
     settings = make_settings(database_url)
     code = seed(settings, now=T0).access_codes[0]
-    with (
-        live_server(create_app(settings, clock=ManualClock(T0))) as base,
-        httpx.Client(base_url=base, timeout=30) as http,
-    ):
+    with app_client(create_app(settings, clock=ManualClock(T0)), timeout=30) as http:
         start = http.post("/api/v1/student/sessions", json={"access_code": code}).json()
         auth = {"Authorization": f"Bearer {start['session_token']}"}
         url = f"/api/v1/student/sessions/{start['session_id']}"

@@ -13,7 +13,7 @@ from uuid import UUID
 
 import httpx
 from page_support import answer, hidden, item_names, no_scores, sql, uid
-from svc_support import WebhookReceiver, live_server, make_settings, run, seed
+from svc_support import WebhookReceiver, app_client, make_settings, run, seed
 
 from survey_service.app import create_app
 from survey_service.clock import ManualClock
@@ -22,7 +22,6 @@ from survey_service.services.runtime import load_runtime
 from survey_service.services.saved_triage import SAVED_REASON_ID, SAVED_TRIAGE_AFTER
 from survey_service.settings import Settings
 from survey_service.workers import Dispatcher, SweepStats, sweep
-from triage import WebhookNotifier
 
 T0 = datetime(2026, 9, 7, 2, 0, tzinfo=UTC)  # Monday 10:00 Shanghai, in the demo autumn term
 GENTLE_ZH = "这道题对我们很重要"
@@ -35,7 +34,7 @@ async def _worker_pass(settings: Settings, now: datetime) -> SweepStats:
         sessions = create_session_factory(engine)
         stats = await sweep(sessions, settings, now=now, runtime=load_runtime(settings))
         async with httpx.AsyncClient() as client:
-            await Dispatcher(sessions, WebhookNotifier(client), settings).run_once(now)
+            await Dispatcher(sessions, client, settings).run_once(now)
         return stats
     finally:
         await engine.dispose()
@@ -59,10 +58,9 @@ def test_abandoned_critical_answer_opens_one_case_and_the_submission_joins_it(
         seeded = seed(settings, now=T0, webhook_url=rx.url)
         code = seeded.access_codes[0]
         clock = ManualClock(T0)
-        with (
-            live_server(create_app(settings, clock=clock)) as base,
-            httpx.Client(base_url=base, timeout=15, follow_redirects=True) as http,
-        ):
+        with app_client(
+            create_app(settings, clock=clock), timeout=15, follow_redirects=True
+        ) as http:
             assert http.get(f"/s/{code}").status_code == 200
             # Item 9 ("better off dead or hurting yourself") answered above zero, then
             # "save and continue later": the student never comes back in the window below.
@@ -145,10 +143,7 @@ def test_idle_sessions_without_critical_answers_are_not_triaged(database_url: st
     settings = make_settings(database_url)
     seeded = seed(settings, now=T0)
     clock = ManualClock(T0)
-    with (
-        live_server(create_app(settings, clock=clock)) as base,
-        httpx.Client(base_url=base, timeout=15) as http,
-    ):
+    with app_client(create_app(settings, clock=clock), timeout=15) as http:
         saves = [
             # Everything 0 on the first part.
             lambda phq: {phq: {f"item{i}": 0 for i in range(1, 10)}},
@@ -181,10 +176,7 @@ def test_a_later_acute_save_is_triaged_again_and_raises_the_case(database_url: s
     settings = make_settings(database_url)
     seeded = seed(settings, now=T0)
     clock = ManualClock(T0)
-    with (
-        live_server(create_app(settings, clock=clock)) as base,
-        httpx.Client(base_url=base, timeout=15) as http,
-    ):
+    with app_client(create_app(settings, clock=clock), timeout=15) as http:
         s = http.post(
             "/api/v1/student/sessions", json={"access_code": seeded.access_codes[0]}
         ).json()
@@ -225,10 +217,7 @@ def test_a_self_harm_observation_opens_an_orange_suicide_case(database_url: str)
             "WHERE u.username = 'counsellor1' ORDER BY s.id LIMIT 2",
         )
     ]
-    with (
-        live_server(create_app(settings, clock=ManualClock(T0))) as base,
-        httpx.Client(base_url=base, timeout=15) as http,
-    ):
+    with app_client(create_app(settings, clock=ManualClock(T0)), timeout=15) as http:
         auth = _login(http, "counsellor1")
 
         def observe(student: str, kind: str, severity: str) -> dict[str, str]:
@@ -278,10 +267,9 @@ def _part_form(html: str, values: dict[str, str]) -> dict[str, str]:
 def test_a_blank_critical_question_is_asked_about_once(database_url: str) -> None:
     settings = make_settings(database_url)
     code = seed(settings, now=T0).access_codes[0]
-    with (
-        live_server(create_app(settings, clock=ManualClock(T0))) as base,
-        httpx.Client(base_url=base, timeout=15, follow_redirects=True) as http,
-    ):
+    with app_client(
+        create_app(settings, clock=ManualClock(T0)), timeout=15, follow_redirects=True
+    ) as http:
         http.get(f"/s/{code}")
         page = http.get(f"/s/{code}/q/1")
         assert GENTLE_ZH not in page.text and 'name="asked"' not in page.text

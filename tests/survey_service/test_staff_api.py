@@ -6,7 +6,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import httpx
-from svc_support import count_rows, live_server, make_settings, run, seed
+from svc_support import app_client, count_rows, make_settings, run, seed
 
 from survey_service.app import create_app
 from survey_service.clock import ManualClock
@@ -51,10 +51,7 @@ def test_queue_scoping_order_and_acknowledge(database_url: str) -> None:
     seeded = seed(settings, now=T0, students=8)
     clock = ManualClock(T0)
     # codes[0..2] are school A (DEMO-A), codes[3..5] school B, codes[6..7] school A again.
-    with (
-        live_server(create_app(settings, clock=clock)) as base,
-        httpx.Client(base_url=base, timeout=10) as http,
-    ):
+    with app_client(create_app(settings, clock=clock), timeout=10) as http:
         _screen(
             http, seeded.access_codes[0], _answers({"q1": 0, "q2": 0, "q3": 0, "q4": 0}, gad=11)
         )  # yellow
@@ -113,10 +110,7 @@ def test_login_and_token_errors(database_url: str) -> None:
     settings = make_settings(database_url, staff_token_ttl_s=60)
     seed(settings, now=T0)
     clock = ManualClock(T0)
-    with (
-        live_server(create_app(settings, clock=clock)) as base,
-        httpx.Client(base_url=base, timeout=10) as http,
-    ):
+    with app_client(create_app(settings, clock=clock), timeout=10) as http:
         bad = http.post("/api/v1/auth/login", json={"username": "counsellor1", "password": "no"})
         assert bad.status_code == 401
         assert bad.headers["content-type"].startswith("application/problem+json")

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
-from svc_support import count_rows, live_server, make_settings, run, seed
+from svc_support import app_client, count_rows, make_settings, run, seed
 
 from survey_service.app import create_app
 from survey_service.clock import ManualClock
@@ -72,10 +72,7 @@ def env(database_url: str) -> Iterator[Env]:
     settings = make_settings(database_url, max_body_bytes=64 * 1024)
     seeded = seed(settings, now=T0)
     clock = ManualClock(T0)
-    with (
-        live_server(create_app(settings, clock=clock)) as base,
-        httpx.Client(base_url=base, timeout=10) as http,
-    ):
+    with app_client(create_app(settings, clock=clock), timeout=10) as http:
         yield Env(http, seeded.access_codes, database_url, clock)
 
 

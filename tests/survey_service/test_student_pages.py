@@ -5,9 +5,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-import httpx
 from page_support import answer, item_names, no_scores
-from svc_support import count_rows, live_server, make_settings, run, seed
+from svc_support import another_client, app_client, count_rows, make_settings, run, seed
 
 from survey_service.app import create_app
 from survey_service.clock import ManualClock
@@ -19,10 +18,9 @@ def test_student_completes_the_screening_with_plain_forms(database_url: str) -> 
     settings = make_settings(database_url)
     seeded = seed(settings, now=T0)
     code = seeded.access_codes[0]
-    with (
-        live_server(create_app(settings, clock=ManualClock(T0))) as base,
-        httpx.Client(base_url=base, timeout=10, follow_redirects=True) as http,
-    ):
+    with app_client(
+        create_app(settings, clock=ManualClock(T0)), timeout=10, follow_redirects=True
+    ) as http:
         entry = http.get("/")
         assert entry.status_code == 200 and '<html lang="zh-CN">' in entry.text
         assert "12356" in entry.text and "12355" in entry.text
@@ -54,7 +52,8 @@ def test_student_completes_the_screening_with_plain_forms(database_url: str) -> 
         # Opening the link again in the same browser shows the thank-you page again.
         assert http.get(f"/s/{code}").url.path == f"/s/{code}/thanks"
         # Another device (no cookie): the code is used up.
-        used = httpx.get(f"{base}/s/{code}?lang=en", follow_redirects=True)
+        with another_client(http, follow_redirects=True) as device:
+            used = device.get(f"/s/{code}?lang=en")
         assert used.status_code == 409 and '<html lang="en">' in used.text
         assert "already been used" in used.text
 
@@ -62,8 +61,8 @@ def test_student_completes_the_screening_with_plain_forms(database_url: str) -> 
 def test_unknown_code_page_is_clear(database_url: str) -> None:
     settings = make_settings(database_url)
     seed(settings, now=T0)
-    with live_server(create_app(settings, clock=ManualClock(T0))) as base:
-        r = httpx.get(f"{base}/s/NOPE0-NOPE0")
+    with app_client(create_app(settings, clock=ManualClock(T0))) as http:
+        r = http.get("/s/NOPE0-NOPE0")
         assert r.status_code == 404 and "登录码无效" in r.text
-        escaped = httpx.get(f"{base}/s/%3Cscript%3E")
+        escaped = http.get("/s/%3Cscript%3E")
         assert "<script>" not in escaped.text

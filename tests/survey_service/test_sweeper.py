@@ -7,14 +7,13 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 from sqlalchemy import select
-from svc_support import WebhookReceiver, battery_answers, live_server, make_settings, run, seed
+from svc_support import WebhookReceiver, app_client, battery_answers, make_settings, run, seed
 
 from survey_service.app import create_app
 from survey_service.clock import ManualClock
 from survey_service.db import CaseTask, create_engine, create_session_factory
 from survey_service.services.runtime import load_runtime
 from survey_service.workers import Dispatcher, sweep
-from triage import WebhookNotifier
 
 T0 = datetime(2026, 9, 7, 2, 0, tzinfo=UTC)  # Monday 10:00 Shanghai, in the demo autumn term
 
@@ -25,7 +24,7 @@ async def _pass(settings, now):  # type: ignore[no-untyped-def]
         sessions = create_session_factory(engine)
         stats = await sweep(sessions, settings, now=now, runtime=load_runtime(settings))
         async with httpx.AsyncClient() as client:
-            await Dispatcher(sessions, WebhookNotifier(client), settings).run_once(now)
+            await Dispatcher(sessions, client, settings).run_once(now)
         return stats
     finally:
         await engine.dispose()
@@ -50,10 +49,7 @@ def test_care_tasks_follow_the_calendar_and_overdue_tasks_escalate(database_url:
     with WebhookReceiver() as rx:
         seeded = seed(settings, now=T0, webhook_url=rx.url)
         clock = ManualClock(T0)
-        with (
-            live_server(create_app(settings, clock=clock)) as base,
-            httpx.Client(base_url=base, timeout=15) as http,
-        ):
+        with app_client(create_app(settings, clock=clock), timeout=15) as http:
             s = http.post(
                 "/api/v1/student/sessions", json={"access_code": seeded.access_codes[0]}
             ).json()
@@ -108,10 +104,7 @@ def test_plan_review_and_late_incident_review(database_url: str) -> None:
     with WebhookReceiver() as rx:
         seeded = seed(settings, now=T0, webhook_url=rx.url)
         clock = ManualClock(T0)
-        with (
-            live_server(create_app(settings, clock=clock)) as base,
-            httpx.Client(base_url=base, timeout=15) as http,
-        ):
+        with app_client(create_app(settings, clock=clock), timeout=15) as http:
             s = http.post(
                 "/api/v1/student/sessions", json={"access_code": seeded.access_codes[0]}
             ).json()
@@ -160,10 +153,7 @@ def test_plan_review_and_late_incident_review(database_url: str) -> None:
 def test_school_calendar_api(database_url: str) -> None:
     settings = make_settings(database_url)
     seed(settings, now=T0)
-    with (
-        live_server(create_app(settings, clock=ManualClock(T0))) as base,
-        httpx.Client(base_url=base, timeout=15) as http,
-    ):
+    with app_client(create_app(settings, clock=ManualClock(T0)), timeout=15) as http:
         doc = {
             "terms": [
                 {
