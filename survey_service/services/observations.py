@@ -9,11 +9,12 @@ import msgspec
 
 import triage
 
-from ..db import AsyncSession, Observation, School, StaffUser, TriageRecord
+from ..db import AsyncSession, Observation, School, StaffUser
 from ..errors import Unprocessable
 from .access import OBSERVERS, require_role, student_in_scope
 from .cases import as_tier, find_open_case, open_or_update_case
 from .runtime import Runtime
+from .scores import triage_row
 
 SEVERITIES = ("concern", "serious", "imminent_danger")
 
@@ -113,20 +114,10 @@ async def report_observation(
         open_case_tier=as_tier(open_case.tier) if open_case is not None else None,
     )
     result = on_suicide_pathway(result, kind)
-    triage_row = TriageRecord(
-        id=uuid.uuid4(),
-        session_id=None,
-        source="observation",
-        student_id=student.id,
-        tier=result.tier,
-        pathway=result.pathway,
-        reasons=[msgspec.to_builtins(r) for r in result.reasons],
-        policy_version=result.policy_version,
-        evaluated_at=now,
-    )
-    db.add(triage_row)
+    record = triage_row(result, student_id=student.id, now=now, source="observation")
+    db.add(record)
     await db.flush()
-    observation.triage_id = triage_row.id
+    observation.triage_id = record.id
     case_id = None
     if result.tier != "green":
         case = await open_or_update_case(
@@ -135,7 +126,7 @@ async def report_observation(
             student=student,
             school=school,
             result=result,
-            triage_row=triage_row,
+            triage_row=record,
             open_case=open_case,
             now=now,
         )

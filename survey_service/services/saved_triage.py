@@ -28,7 +28,6 @@ sweepers there run one after the other and the second finds ``saved_triaged_at``
 from __future__ import annotations
 
 import logging
-import uuid
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
@@ -40,9 +39,10 @@ import scoring
 import triage
 from instruments import Instrument, UnknownInstrumentError
 
-from ..db import AsyncSession, School, ScreeningSession, Student, TriageRecord
+from ..db import AsyncSession, School, ScreeningSession, Student
 from .cases import as_tier, find_open_case, open_or_update_case
 from .runtime import Runtime
+from .scores import triage_row
 
 log = logging.getLogger(__name__)
 
@@ -197,18 +197,9 @@ async def _triage(
         result = msgspec.structs.replace(
             result, reasons=(*result.reasons, _saved_reason(result, session))
         )
-    triage_row = TriageRecord(
-        id=uuid.uuid4(),
-        session_id=None,  # unique: the submission's record, if one comes, holds the session
-        source=SAVED_SOURCE,
-        student_id=student.id,
-        tier=result.tier,
-        pathway=result.pathway,
-        reasons=[msgspec.to_builtins(r) for r in result.reasons],
-        policy_version=result.policy_version,
-        evaluated_at=now,
-    )
-    db.add(triage_row)
+    # No session_id: it is unique, and the submission's record, if one comes, holds it.
+    record = triage_row(result, student_id=student.id, now=now, source=SAVED_SOURCE)
+    db.add(record)
     await db.flush()
     if result.tier == "green":
         return False
@@ -218,7 +209,7 @@ async def _triage(
         student=student,
         school=school,
         result=result,
-        triage_row=triage_row,
+        triage_row=record,
         open_case=open_case,
         now=now,
     )

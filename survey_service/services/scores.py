@@ -1,4 +1,5 @@
-"""The one constructor of stored ``Score`` rows from a scorer's ``ScoreResult``."""
+"""The constructors of stored results: ``Score`` rows from a scorer's ``ScoreResult`` and
+``TriageRecord`` rows from a ``TriageResult`` (submission, saved answers, observation)."""
 
 from __future__ import annotations
 
@@ -8,10 +9,11 @@ from datetime import datetime
 import msgspec
 
 import scoring
+import triage
 
-from ..db import Score
+from ..db import Score, TriageRecord
 
-__all__ = ["score_row"]
+__all__ = ["score_row", "triage_row"]
 
 
 def score_row(
@@ -37,4 +39,26 @@ def score_row(
         subscales=[msgspec.to_builtins(s) for s in result.subscales],
         flags=[msgspec.to_builtins(f) for f in result.flags],
         scored_at=now,
+    )
+
+
+def triage_row(
+    result: triage.TriageResult,
+    *,
+    student_id: uuid.UUID,
+    now: datetime,
+    session_id: uuid.UUID | None = None,
+    source: str = "screening",
+) -> TriageRecord:
+    """A stored triage result with its reasons (add it to the session)."""
+    return TriageRecord(
+        id=uuid.uuid4(),
+        session_id=session_id,
+        source=source,
+        student_id=student_id,
+        tier=result.tier,
+        pathway=result.pathway,
+        reasons=[msgspec.to_builtins(r) for r in result.reasons],
+        policy_version=result.policy_version,
+        evaluated_at=now,
     )

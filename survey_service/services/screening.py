@@ -36,7 +36,6 @@ from ..db import (
     SchoolClass,
     ScreeningSession,
     Student,
-    TriageRecord,
 )
 from ..errors import BadRequest, Conflict, Forbidden, Gone, NotFound, Unauthorized, Unprocessable
 from ..schemas import (
@@ -54,7 +53,7 @@ from .help_contacts import help_contacts
 from .runtime import Runtime
 from .saved_answers import SavedState, Stamp, union_for_submission
 from .saved_answers import merge as merge_saved
-from .scores import score_row
+from .scores import score_row, triage_row
 
 _CANONICAL = msgspec.json.Encoder(order="sorted")
 
@@ -276,17 +275,8 @@ async def submit(
     open_case, result = await _evaluate(
         db, rt.policy_for(school.code), student.id, [r for _, _, r in results]
     )
-    triage_row = TriageRecord(
-        id=uuid.uuid4(),
-        session_id=session.id,
-        student_id=student.id,
-        tier=result.tier,
-        pathway=result.pathway,
-        reasons=[msgspec.to_builtins(r) for r in result.reasons],
-        policy_version=result.policy_version,
-        evaluated_at=now,
-    )
-    db.add(triage_row)
+    record = triage_row(result, student_id=student.id, now=now, session_id=session.id)
+    db.add(record)
     await db.flush()
     if result.tier != "green":
         await open_or_update_case(
@@ -295,7 +285,7 @@ async def submit(
             student=student,
             school=school,
             result=result,
-            triage_row=triage_row,
+            triage_row=record,
             open_case=open_case,
             now=now,
         )
