@@ -13,15 +13,15 @@ from litestar.openapi import OpenAPIConfig
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.template.config import TemplateConfig
 
-from .api.dependencies import DEPENDENCIES
-from .api.routes import API_ROUTES
-from .clock import Clock, SystemClock
-from .db import create_engine, create_session_factory
-from .errors import EXCEPTION_HANDLERS, ServiceError
-from .pages.routes import PAGE_ROUTES
-from .services.instrument_library import installed_instruments
-from .services.runtime import Runtime, load_runtime
-from .settings import Settings
+from survey_service.api.dependencies import DEPENDENCIES
+from survey_service.api.routes import API_ROUTES
+from survey_service.clock import Clock, SystemClock
+from survey_service.db import create_engine, create_session_factory
+from survey_service.errors import EXCEPTION_HANDLERS, ServiceError
+from survey_service.pages.routes import PAGE_ROUTES
+from survey_service.services.instrument_library import installed_instruments
+from survey_service.services.runtime import Runtime, load_runtime
+from survey_service.settings import Settings
 
 
 @get("/healthz", tags=["ops"], summary="Liveness", include_in_schema=False)

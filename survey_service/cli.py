@@ -22,14 +22,13 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 
 from instruments import Instrument
-
-from .clock import Clock, SystemClock
-from .settings import DEV_SECRET_KEY, Settings, SettingsError
+from survey_service.clock import Clock, SystemClock
+from survey_service.settings import DEV_SECRET_KEY, Settings, SettingsError
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-    from .services.runtime import Runtime
+    from survey_service.services.runtime import Runtime
 
 
 def _common() -> argparse.ArgumentParser:
@@ -178,8 +177,8 @@ class _Service:
     async def runtime(self) -> Runtime:
         """The runtime (catalogue with the installed definitions, policies), loaded once."""
         if self._runtime is None:
-            from .services.instrument_library import installed_instruments
-            from .services.runtime import load_runtime
+            from survey_service.services.instrument_library import installed_instruments
+            from survey_service.services.runtime import load_runtime
 
             async with self.sessions() as db:
                 self._runtime = load_runtime(self.settings, await installed_instruments(db))
@@ -192,7 +191,7 @@ async def _service(settings: Settings, *, clock: Clock | None = None) -> AsyncIt
 
     ``clock`` defaults to the wall clock; the engine is disposed of on exit.
     """
-    from .db import create_engine, create_session_factory
+    from survey_service.db import create_engine, create_session_factory
 
     engine = create_engine(settings.database_url)
     try:
@@ -225,7 +224,7 @@ def _dispatch(args: argparse.Namespace) -> int:
     if command == "policy":
         return _cmd_policy_check(args)
     if command == "inbox":
-        from .webhook_inbox import run_inbox
+        from survey_service.webhook_inbox import run_inbox
 
         run_inbox(args.host, args.port, args.secret, clock=SystemClock())
         return 0
@@ -233,7 +232,7 @@ def _dispatch(args: argparse.Namespace) -> int:
     if settings.secret_key == DEV_SECRET_KEY and command in {"serve", "worker", "demo"}:
         _err("warning: RUNXIN_SECRET_KEY is not set; using the insecure development key")
     if command == "db":
-        from .db import upgrade
+        from survey_service.db import upgrade
 
         print("migrating database…", file=sys.stderr)
         upgrade(settings.database_url)
@@ -323,7 +322,7 @@ def _cmd_policy_check(args: argparse.Namespace) -> int:
 def _cmd_serve(settings: Settings, host: str, port: int) -> int:
     import uvicorn
 
-    from .app import create_app
+    from survey_service.app import create_app
 
     app = create_app(settings)
     print(
@@ -337,7 +336,7 @@ def _cmd_serve(settings: Settings, host: str, port: int) -> int:
 async def _cmd_worker(settings: Settings, *, once: bool, interval: float) -> int:
     import httpx
 
-    from .workers import Dispatcher, sweep
+    from survey_service.workers import Dispatcher, sweep
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -369,8 +368,8 @@ async def _cmd_worker(settings: Settings, *, once: bool, interval: float) -> int
 
 
 async def _cmd_sweep(settings: Settings, at: str) -> int:
-    from .clock import ManualClock
-    from .workers import sweep
+    from survey_service.clock import ManualClock
+    from survey_service.workers import sweep
 
     try:
         when = datetime.fromisoformat(at)
@@ -388,9 +387,9 @@ async def _cmd_sweep(settings: Settings, at: str) -> int:
 
 
 async def _cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
-    from .errors import ServiceError
-    from .services.demo import seed_demo
-    from .services.runtime import load_runtime
+    from survey_service.errors import ServiceError
+    from survey_service.services.demo import seed_demo
+    from survey_service.services.runtime import load_runtime
 
     rt = load_runtime(settings)
     try:
@@ -422,8 +421,8 @@ async def _installed(settings: Settings) -> list[Instrument] | None:
     """Installed definitions, or ``None`` when the database has no schema yet."""
     from sqlalchemy.exc import OperationalError, ProgrammingError
 
-    from .services.instrument_library import installed_instruments
-    from .settings import database_urls
+    from survey_service.services.instrument_library import installed_instruments
+    from survey_service.settings import database_urls
 
     urls = database_urls(settings.database_url)
     if urls.dialect == "sqlite" and not Path(urls.async_url.split(":///", 1)[1]).exists():
@@ -437,8 +436,7 @@ async def _installed(settings: Settings) -> list[Instrument] | None:
 
 async def _cmd_instruments(settings: Settings, args: argparse.Namespace) -> int:
     from instruments import DefinitionError, UnknownInstrumentError, default_catalogue
-
-    from .services.instrument_library import merge_catalogue
+    from survey_service.services.instrument_library import merge_catalogue
 
     if args.instruments_command == "add":
         return await _cmd_instruments_add(settings, Path(args.path))
@@ -506,9 +504,8 @@ def _instrument_text(i: Instrument) -> str:
 
 async def _cmd_instruments_add(settings: Settings, path: Path) -> int:
     from instruments import DefinitionError, default_catalogue
-
-    from .errors import ServiceError
-    from .services.instrument_library import install_definition
+    from survey_service.errors import ServiceError
+    from survey_service.services.instrument_library import install_definition
 
     try:
         document = path.read_bytes()
@@ -535,8 +532,8 @@ async def _cmd_instruments_add(settings: Settings, path: Path) -> int:
 async def _cmd_rescore(settings: Settings, args: argparse.Namespace) -> int:
     import uuid
 
-    from .errors import ServiceError
-    from .services.rescore import rescore_campaign
+    from survey_service.errors import ServiceError
+    from survey_service.services.rescore import rescore_campaign
 
     try:
         campaign_id = uuid.UUID(args.campaign)
@@ -577,9 +574,9 @@ async def _cmd_rescore(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def _cmd_roster(settings: Settings, args: argparse.Namespace) -> int:
-    from .errors import ServiceError
-    from .rosters import RosterFileError
-    from .services.roster_import import import_roster
+    from survey_service.errors import ServiceError
+    from survey_service.rosters import RosterFileError
+    from survey_service.services.roster_import import import_roster
 
     path = Path(args.path)
     if not path.is_file():

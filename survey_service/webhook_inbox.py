@@ -8,9 +8,8 @@ import sys
 from collections.abc import Sequence
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+from survey_service.clock import Clock
 from triage import verify_signature
-
-from .clock import Clock
 
 
 def run_inbox(host: str, port: int, secrets: Sequence[str], *, clock: Clock) -> None:

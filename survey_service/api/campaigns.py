@@ -13,12 +13,12 @@ from litestar.di import NamedDependency
 from litestar.enums import RequestEncodingType
 from litestar.params import Body, FromPath, FromQuery, JSONBody
 
-from ..clock import Clock
-from ..db import AsyncSession, StaffUser
-from ..errors import BadRequest
-from ..rosters import RosterFileError
-from ..services import campaigns, coverage, roster_import
-from ..services.runtime import Runtime
+from survey_service.clock import Clock
+from survey_service.db import AsyncSession, StaffUser
+from survey_service.errors import BadRequest
+from survey_service.rosters import RosterFileError
+from survey_service.services import campaigns, coverage, roster_import
+from survey_service.services.runtime import Runtime
 
 Db = NamedDependency[AsyncSession]
 Staff = NamedDependency[StaffUser]

@@ -10,9 +10,9 @@ from litestar import delete, get, post, put
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
 
-from ..clock import Clock
-from ..db import AsyncSession, StaffUser
-from ..schemas import (
+from survey_service.clock import Clock
+from survey_service.db import AsyncSession, StaffUser
+from survey_service.schemas import (
     CaseActionRequest,
     CaseStateOut,
     IncidentOut,
@@ -34,7 +34,7 @@ from ..schemas import (
     TierDecisionRequest,
     TransferRequest,
 )
-from ..services import (
+from survey_service.services import (
     care_group,
     case_workflow,
     incidents,
@@ -43,7 +43,7 @@ from ..services import (
     referrals,
     student_file,
 )
-from ..services.runtime import Runtime
+from survey_service.services.runtime import Runtime
 
 Db = NamedDependency[AsyncSession]
 Staff = NamedDependency[StaffUser]

@@ -9,10 +9,10 @@ from litestar import Request
 from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
 
-from ..clock import Clock
-from ..db import AsyncSession, StaffUser
-from ..services import auth
-from ..services.runtime import Runtime
+from survey_service.clock import Clock
+from survey_service.db import AsyncSession, StaffUser
+from survey_service.services import auth
+from survey_service.services.runtime import Runtime
 
 
 async def provide_db(state: State) -> AsyncGenerator[AsyncSession, None]:

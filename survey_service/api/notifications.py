@@ -9,9 +9,9 @@ from litestar import get, post, put
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody
 
-from ..clock import Clock
-from ..db import AsyncSession, StaffUser
-from ..services import inbox, routing
+from survey_service.clock import Clock
+from survey_service.db import AsyncSession, StaffUser
+from survey_service.services import inbox, routing
 
 Db = NamedDependency[AsyncSession]
 Staff = NamedDependency[StaffUser]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import campaigns, care, notifications, schools, staff, student
+from survey_service.api import campaigns, care, notifications, schools, staff, student
 
 API_ROUTES: list[Any] = [
     student.start_session,

@@ -10,9 +10,9 @@ from litestar import get, put
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
 
-from ..clock import Clock
-from ..db import AsyncSession, StaffUser
-from ..services import calendars, on_call
+from survey_service.clock import Clock
+from survey_service.db import AsyncSession, StaffUser
+from survey_service.services import calendars, on_call
 
 
 class CalendarOut(msgspec.Struct, frozen=True):

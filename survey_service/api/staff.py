@@ -8,9 +8,9 @@ from litestar import get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
 
-from ..clock import Clock
-from ..db import AsyncSession, StaffUser
-from ..schemas import (
+from survey_service.clock import Clock
+from survey_service.db import AsyncSession, StaffUser
+from survey_service.schemas import (
     AcknowledgeRequest,
     CaseDetail,
     CaseList,
@@ -18,8 +18,8 @@ from ..schemas import (
     LoginRequest,
     LoginResponse,
 )
-from ..services import auth, cases
-from ..services.runtime import Runtime
+from survey_service.services import auth, cases
+from survey_service.services.runtime import Runtime
 
 
 @post(

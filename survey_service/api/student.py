@@ -9,9 +9,9 @@ from litestar import Response, post, put
 from litestar.di import NamedDependency
 from litestar.params import FromPath, HeaderParameter, JSONBody
 
-from ..clock import Clock
-from ..db import AsyncSession
-from ..schemas import (
+from survey_service.clock import Clock
+from survey_service.db import AsyncSession
+from survey_service.schemas import (
     PartialAnswers,
     SavedAnswers,
     StartSessionRequest,
@@ -19,9 +19,9 @@ from ..schemas import (
     SubmissionReceipt,
     SubmissionRequest,
 )
-from ..services import screening
-from ..services.runtime import Runtime
-from ..services.saved_answers import Stamp
+from survey_service.services import screening
+from survey_service.services.runtime import Runtime
+from survey_service.services.saved_answers import Stamp
 
 
 @post("/api/v1/student/sessions", tags=["student"], summary="Start or resume a screening")

@@ -1,8 +1,8 @@
 """Database layer: tables, engine, migrations."""
 
-from ._engine import READ_ONLY, AsyncSession, create_engine, create_session_factory
-from ._migrate import upgrade
-from ._models import (
+from survey_service.db._engine import READ_ONLY, AsyncSession, create_engine, create_session_factory
+from survey_service.db._migrate import upgrade
+from survey_service.db._models import (
     AccessCode,
     AuditEntry,
     Base,

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
-from ..settings import database_urls
+from survey_service.settings import database_urls
 
 __all__ = ["READ_ONLY", "AsyncSession", "create_engine", "create_session_factory"]
 

@@ -7,7 +7,7 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 
-from ..settings import database_urls
+from survey_service.settings import database_urls
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 

@@ -22,7 +22,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from ._types import UTCDateTime
+from survey_service.db._types import UTCDateTime
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",

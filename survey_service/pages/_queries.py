@@ -17,8 +17,7 @@ from datetime import datetime
 from sqlalchemy import select
 
 import triage
-
-from ..db import (
+from survey_service.db import (
     AccessCode,
     AsyncSession,
     Campaign,
@@ -34,10 +33,10 @@ from ..db import (
     Student,
     TriageRecord,
 )
-from ..errors import Forbidden
-from ..services import audit
-from ..services.access import require_role
-from ..services.cases import OPEN_STATES
+from survey_service.errors import Forbidden
+from survey_service.services import audit
+from survey_service.services.access import require_role
+from survey_service.services.cases import OPEN_STATES
 
 DASHBOARD_ROLES = {"counsellor", "school_lead", "school_admin", "district_officer"}
 

@@ -20,13 +20,21 @@ from litestar.datastructures import State
 from litestar.di import NamedDependency
 from litestar.response import Redirect, Template
 
-from ..clock import Clock
-from ..db import AsyncSession, StaffUser
-from ..errors import Forbidden, ServiceError, Unauthorized
-from ..services import auth
-from ..services.runtime import Runtime
-from ._web import AnyRequest, redirect, render, request_language, secret_cookie, sign, unsign
-from .i18n import TEXT, label
+from survey_service.clock import Clock
+from survey_service.db import AsyncSession, StaffUser
+from survey_service.errors import Forbidden, ServiceError, Unauthorized
+from survey_service.pages._web import (
+    AnyRequest,
+    redirect,
+    render,
+    request_language,
+    secret_cookie,
+    sign,
+    unsign,
+)
+from survey_service.pages.i18n import TEXT, label
+from survey_service.services import auth
+from survey_service.services.runtime import Runtime
 
 STAFF_COOKIE = "rx_staff"
 LOGIN_COOKIE = "rx_login"

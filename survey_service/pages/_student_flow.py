@@ -19,17 +19,16 @@ from litestar.datastructures import Cookie
 from sqlalchemy import select
 
 from instruments import Instrument
-
-from ..db import AccessCode, AsyncSession, Campaign, School, ScreeningSession, Student
-from ..errors import BadRequest
-from ..schemas import HelpContact, InstrumentOut, SubmissionRequest
-from ..security import digest, normalize_access_code
-from ..services import screening
-from ..services.help_contacts import help_contacts
-from ..services.runtime import Runtime
-from ..services.saved_answers import AUTHORITATIVE_SEQ, Stamp
-from . import _queries
-from ._web import AnyRequest, secret_cookie, sign, unsign
+from survey_service.db import AccessCode, AsyncSession, Campaign, School, ScreeningSession, Student
+from survey_service.errors import BadRequest
+from survey_service.pages import _queries
+from survey_service.pages._web import AnyRequest, secret_cookie, sign, unsign
+from survey_service.schemas import HelpContact, InstrumentOut, SubmissionRequest
+from survey_service.security import digest, normalize_access_code
+from survey_service.services import screening
+from survey_service.services.help_contacts import help_contacts
+from survey_service.services.runtime import Runtime
+from survey_service.services.saved_answers import AUTHORITATIVE_SEQ, Stamp
 
 STUDENT_COOKIE = "rx_s"
 _PURPOSE = "student-session"

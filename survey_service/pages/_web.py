@@ -16,8 +16,8 @@ from litestar import Request
 from litestar.datastructures import Cookie
 from litestar.response import Redirect, Template
 
-from ..errors import Unprocessable
-from .i18n import LANGUAGES, TEXT, language
+from survey_service.errors import Unprocessable
+from survey_service.pages.i18n import LANGUAGES, TEXT, language
 
 LANG_COOKIE = "rx_lang"
 DEFAULT_TZ = "Asia/Shanghai"

@@ -13,14 +13,14 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath
 from litestar.response import Template
 
-from ..clock import Clock
-from ..db import AsyncSession
-from ..errors import NotFound
-from ..services import coverage, incidents
-from . import _charts, _exports, _queries
-from . import _staff_session as ss
-from ._web import AnyRequest, local_time, request_language
-from .i18n import TEXT, label
+from survey_service.clock import Clock
+from survey_service.db import AsyncSession
+from survey_service.errors import NotFound
+from survey_service.pages import _charts, _exports, _queries
+from survey_service.pages import _staff_session as ss
+from survey_service.pages._web import AnyRequest, local_time, request_language
+from survey_service.pages.i18n import TEXT, label
+from survey_service.services import coverage, incidents
 
 Db = NamedDependency[AsyncSession]
 Now = NamedDependency[Clock]

@@ -15,15 +15,14 @@ from litestar.di import NamedDependency
 from litestar.params import URLEncodedBody
 from litestar.response import Redirect, Template
 
+from survey_service.clock import Clock
+from survey_service.db import AsyncSession
+from survey_service.errors import Unprocessable
+from survey_service.pages import _staff_session as ss
+from survey_service.pages._web import AnyRequest, redirect, request_language
+from survey_service.pages.i18n import label
+from survey_service.services import on_call
 from triage.channels import WEEKDAYS, OnCallEntry
-
-from ..clock import Clock
-from ..db import AsyncSession
-from ..errors import Unprocessable
-from ..services import on_call
-from . import _staff_session as ss
-from ._web import AnyRequest, redirect, request_language
-from .i18n import label
 
 Db = NamedDependency[AsyncSession]
 Now = NamedDependency[Clock]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import dashboards, on_call, staff, student, teacher
+from survey_service.pages import dashboards, on_call, staff, student, teacher
 
 STUDENT_ROUTES: list[Any] = [
     student.entry,

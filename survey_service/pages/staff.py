@@ -18,17 +18,12 @@ from litestar.params import FromPath, URLEncodedBody
 from litestar.response import Redirect, Template
 
 import triage
-
-from ..clock import Clock
-from ..db import AsyncSession
-from ..errors import Conflict, NotFound, Unauthorized, Unprocessable
-from ..schemas import PlanOut
-from ..services import auth, care_group, case_workflow, cases, plans, referrals, student_file
-from ..services.access import CARE_STAFF
-from ..services.runtime import Runtime
-from . import _queries
-from . import _staff_session as ss
-from ._web import (
+from survey_service.clock import Clock
+from survey_service.db import AsyncSession
+from survey_service.errors import Conflict, NotFound, Unauthorized, Unprocessable
+from survey_service.pages import _queries
+from survey_service.pages import _staff_session as ss
+from survey_service.pages._web import (
     AnyRequest,
     expired_cookie,
     lines,
@@ -41,7 +36,19 @@ from ._web import (
     school_year_of,
     time_left,
 )
-from .i18n import label
+from survey_service.pages.i18n import label
+from survey_service.schemas import PlanOut
+from survey_service.services import (
+    auth,
+    care_group,
+    case_workflow,
+    cases,
+    plans,
+    referrals,
+    student_file,
+)
+from survey_service.services.access import CARE_STAFF
+from survey_service.services.runtime import Runtime
 
 Db = NamedDependency[AsyncSession]
 Rt = NamedDependency[Runtime]

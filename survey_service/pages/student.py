@@ -18,15 +18,22 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, URLEncodedBody
 from litestar.response import Redirect, Template
 
-from ..clock import Clock
-from ..db import AsyncSession
-from ..errors import BadRequest, ServiceError
-from ..services.help_contacts import help_contacts
-from ..services.runtime import Runtime
-from . import _queries
-from . import _student_flow as flow_
-from ._web import SECURITY_HEADERS, AnyRequest, lang_cookie, redirect, render, request_language
-from .i18n import LANGUAGES, TEXT
+from survey_service.clock import Clock
+from survey_service.db import AsyncSession
+from survey_service.errors import BadRequest, ServiceError
+from survey_service.pages import _queries
+from survey_service.pages import _student_flow as flow_
+from survey_service.pages._web import (
+    SECURITY_HEADERS,
+    AnyRequest,
+    lang_cookie,
+    redirect,
+    render,
+    request_language,
+)
+from survey_service.pages.i18n import LANGUAGES, TEXT
+from survey_service.services.help_contacts import help_contacts
+from survey_service.services.runtime import Runtime
 
 Db = NamedDependency[AsyncSession]
 Rt = NamedDependency[Runtime]

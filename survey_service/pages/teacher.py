@@ -12,15 +12,22 @@ from litestar.di import NamedDependency
 from litestar.params import URLEncodedBody
 from litestar.response import Redirect, Template
 
-from ..clock import Clock
-from ..db import AsyncSession
-from ..errors import Unprocessable
-from ..services import case_workflow, observations
-from ..services.runtime import Runtime
-from . import _queries
-from . import _staff_session as ss
-from ._web import AnyRequest, local_time, parse_local, redirect, request_language, time_left
-from .i18n import LABELS, label
+from survey_service.clock import Clock
+from survey_service.db import AsyncSession
+from survey_service.errors import Unprocessable
+from survey_service.pages import _queries
+from survey_service.pages import _staff_session as ss
+from survey_service.pages._web import (
+    AnyRequest,
+    local_time,
+    parse_local,
+    redirect,
+    request_language,
+    time_left,
+)
+from survey_service.pages.i18n import LABELS, label
+from survey_service.services import case_workflow, observations
+from survey_service.services.runtime import Runtime
 
 Db = NamedDependency[AsyncSession]
 Rt = NamedDependency[Runtime]

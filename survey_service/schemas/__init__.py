@@ -4,7 +4,7 @@ Shared by the services (which return them), the JSON controllers (``api/``) and 
 controllers (``pages/``): the services never import a controller module.
 """
 
-from ._care import (
+from survey_service.schemas._care import (
     CaseActionRequest,
     CaseStateOut,
     IncidentOut,
@@ -26,7 +26,7 @@ from ._care import (
     TierDecisionRequest,
     TransferRequest,
 )
-from ._core import (
+from survey_service.schemas._core import (
     AcknowledgeRequest,
     CaseDetail,
     CaseEventOut,

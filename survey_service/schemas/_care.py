@@ -8,7 +8,7 @@ from typing import Any
 
 import msgspec
 
-from ._core import Request
+from survey_service.schemas._core import Request
 
 
 class CaseActionRequest(Request, frozen=True):

@@ -10,8 +10,8 @@ import uuid
 
 from sqlalchemy import select
 
-from ..db import AsyncSession, Case, School, SchoolClass, StaffUser, Student
-from ..errors import Forbidden, NotFound
+from survey_service.db import AsyncSession, Case, School, SchoolClass, StaffUser, Student
+from survey_service.errors import Forbidden, NotFound
 
 CARE_STAFF = {"counsellor", "school_lead"}
 CASE_READERS = {"counsellor", "school_lead", "district_officer"}

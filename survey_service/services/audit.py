@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Sequence
 from datetime import datetime
 
-from ..db import AsyncSession, AuditEntry
+from survey_service.db import AsyncSession, AuditEntry
 
 
 def record(

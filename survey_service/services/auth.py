@@ -6,11 +6,11 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
-from ..db import AsyncSession, StaffToken, StaffUser
-from ..errors import Unauthorized
-from ..schemas import LoginResponse
-from ..security import digest, dummy_password_hash, new_token, verify_password
-from .runtime import Runtime
+from survey_service.db import AsyncSession, StaffToken, StaffUser
+from survey_service.errors import Unauthorized
+from survey_service.schemas import LoginResponse
+from survey_service.security import digest, dummy_password_hash, new_token, verify_password
+from survey_service.services.runtime import Runtime
 
 
 async def login(

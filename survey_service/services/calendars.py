@@ -13,10 +13,9 @@ import msgspec
 from sqlalchemy import select
 
 import triage
-
-from ..db import AsyncSession, School, SchoolCalendarRecord, StaffUser
-from ..errors import NotFound, Unprocessable
-from .access import require_role
+from survey_service.db import AsyncSession, School, SchoolCalendarRecord, StaffUser
+from survey_service.errors import NotFound, Unprocessable
+from survey_service.services.access import require_role
 
 CALENDAR_EDITORS = {"school_admin", "school_lead"}
 

@@ -11,8 +11,7 @@ import msgspec
 from sqlalchemy import select
 
 from instruments import Instrument, UnknownInstrumentError
-
-from ..db import (
+from survey_service.db import (
     AccessCode,
     AsyncSession,
     Campaign,
@@ -23,13 +22,13 @@ from ..db import (
     StaffUser,
     Student,
 )
-from ..errors import Conflict, NotFound, Unprocessable
-from ..security import digest, new_access_code, normalize_access_code
-from ..slips import Slip, render_slips_html
-from . import audit
-from .access import require_role, student_in_scope
-from .campaign_validity import Battery, age_on, check_batteries
-from .runtime import Runtime
+from survey_service.errors import Conflict, NotFound, Unprocessable
+from survey_service.security import digest, new_access_code, normalize_access_code
+from survey_service.services import audit
+from survey_service.services.access import require_role, student_in_scope
+from survey_service.services.campaign_validity import Battery, age_on, check_batteries
+from survey_service.services.runtime import Runtime
+from survey_service.slips import Slip, render_slips_html
 
 ORGANISERS = {"school_admin", "school_lead"}
 CONSENT_RECORDERS = {"school_admin", "school_lead", "counsellor", "head_teacher"}

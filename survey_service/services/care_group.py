@@ -7,12 +7,12 @@ from datetime import datetime
 
 from sqlalchemy import select
 
-from ..db import AsyncSession, CareGroupMember, Guardian, StaffUser, Student
-from ..errors import Conflict, NotFound, Unprocessable
-from ..schemas import MemberOut
-from . import care_views
-from .access import CARE_STAFF, CASE_READERS, case_in_scope, require_role
-from .case_events import case_event
+from survey_service.db import AsyncSession, CareGroupMember, Guardian, StaffUser, Student
+from survey_service.errors import Conflict, NotFound, Unprocessable
+from survey_service.schemas import MemberOut
+from survey_service.services import care_views
+from survey_service.services.access import CARE_STAFF, CASE_READERS, case_in_scope, require_role
+from survey_service.services.case_events import case_event
 
 STAFF_ROLES = {"counsellor", "head_teacher", "teacher", "school_lead"}
 MEMBER_ROLES = STAFF_ROLES | {"guardian", "peer_supporter"}

@@ -5,8 +5,16 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from ..db import CareGroupMember, CareRecord, Case, CaseTask, CrisisPlan, Incident, Referral
-from ..schemas import (
+from survey_service.db import (
+    CareGroupMember,
+    CareRecord,
+    Case,
+    CaseTask,
+    CrisisPlan,
+    Incident,
+    Referral,
+)
+from survey_service.schemas import (
     CaseStateOut,
     IncidentOut,
     MemberOut,

@@ -11,7 +11,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from ..db import CaseEvent
+from survey_service.db import CaseEvent
 
 __all__ = ["case_event"]
 

@@ -12,8 +12,7 @@ from datetime import datetime
 from sqlalchemy import select
 
 import triage
-
-from ..db import (
+from survey_service.db import (
     AsyncSession,
     CareRecord,
     CaseTask,
@@ -21,12 +20,12 @@ from ..db import (
     StaffUser,
     Student,
 )
-from ..errors import Conflict, Forbidden, NotFound, Unprocessable
-from ..schemas import CaseStateOut, RecordOut, TaskOut
-from . import audit, care_views
-from .access import CARE_STAFF, case_in_scope, require_role
-from .case_events import case_event
-from .cases import complete_acknowledge_tasks
+from survey_service.errors import Conflict, Forbidden, NotFound, Unprocessable
+from survey_service.schemas import CaseStateOut, RecordOut, TaskOut
+from survey_service.services import audit, care_views
+from survey_service.services.access import CARE_STAFF, case_in_scope, require_role
+from survey_service.services.case_events import case_event
+from survey_service.services.cases import complete_acknowledge_tasks
 
 RECORD_KINDS = {"talk", "home_visit", "guardian_contact", "assessment", "note"}
 # A completed task of these kinds also files a care record in the student's file.

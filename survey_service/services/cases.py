@@ -10,8 +10,7 @@ import msgspec
 from sqlalchemy import select
 
 import triage
-
-from ..db import (
+from survey_service.db import (
     AsyncSession,
     Case,
     CaseEvent,
@@ -22,8 +21,8 @@ from ..db import (
     Student,
     TriageRecord,
 )
-from ..errors import Conflict, Forbidden, NotFound
-from ..schemas import (
+from survey_service.errors import Conflict, Forbidden, NotFound
+from survey_service.schemas import (
     CaseDetail,
     CaseEventOut,
     CaseList,
@@ -32,11 +31,11 @@ from ..schemas import (
     ReasonOut,
     StudentRef,
 )
-from . import audit
-from .calendars import school_calendar
-from .case_events import case_event
-from .notifications import enqueue_case_notification
-from .runtime import Runtime
+from survey_service.services import audit
+from survey_service.services.calendars import school_calendar
+from survey_service.services.case_events import case_event
+from survey_service.services.notifications import enqueue_case_notification
+from survey_service.services.runtime import Runtime
 
 # Every state but closed: a case being assessed, treated, monitored or referred is still open,
 # so a rescreen or an observation joins it instead of opening a second case.

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 import msgspec
 from sqlalchemy import select
 
-from ..db import (
+from survey_service.db import (
     AsyncSession,
     Campaign,
     Consent,
@@ -25,9 +25,9 @@ from ..db import (
     StaffUser,
     TriageRecord,
 )
-from ..errors import NotFound
-from .access import require_role
-from .campaigns import consent_needed, targets
+from survey_service.errors import NotFound
+from survey_service.services.access import require_role
+from survey_service.services.campaigns import consent_needed, targets
 
 MIN_CELL = 5  # counts of 1-4 in tier aggregates are shown as suppressed (None)
 READERS = {"school_admin", "school_lead", "counsellor", "head_teacher", "district_officer"}

@@ -9,7 +9,7 @@ from datetime import date, datetime, timedelta
 import msgspec
 from sqlalchemy import select
 
-from ..db import (
+from survey_service.db import (
     AccessCode,
     AsyncSession,
     Campaign,
@@ -22,10 +22,10 @@ from ..db import (
     StaffUser,
     Student,
 )
-from ..errors import Conflict
-from ..security import digest, hash_password, new_access_code, normalize_access_code
-from .calendars import CalendarDocument, ExamIn, TermIn
-from .runtime import Runtime
+from survey_service.errors import Conflict
+from survey_service.security import digest, hash_password, new_access_code, normalize_access_code
+from survey_service.services.calendars import CalendarDocument, ExamIn, TermIn
+from survey_service.services.runtime import Runtime
 
 DEMO_DISTRICT = "DEMO"
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何林罗高"

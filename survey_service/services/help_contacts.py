@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from ..db import School
-from ..schemas import HelpContact
+from survey_service.db import School
+from survey_service.schemas import HelpContact
 
 
 def help_contacts(school: School | None) -> list[HelpContact]:

@@ -9,9 +9,9 @@ from typing import Any
 import msgspec
 from sqlalchemy import select
 
-from ..db import AsyncSession, InboxItem, OperatorAlert, School, StaffUser
-from ..errors import NotFound
-from .access import require_role
+from survey_service.db import AsyncSession, InboxItem, OperatorAlert, School, StaffUser
+from survey_service.errors import NotFound
+from survey_service.services.access import require_role
 
 
 class InboxItemOut(msgspec.Struct, frozen=True):

@@ -8,12 +8,11 @@ from datetime import datetime
 from sqlalchemy import select
 
 import triage
-
-from ..db import AsyncSession, Incident, School, StaffUser
-from ..errors import Conflict, NotFound, Unprocessable
-from ..schemas import IncidentOut
-from . import care_views
-from .access import require_role, student_in_scope
+from survey_service.db import AsyncSession, Incident, School, StaffUser
+from survey_service.errors import Conflict, NotFound, Unprocessable
+from survey_service.schemas import IncidentOut
+from survey_service.services import care_views
+from survey_service.services.access import require_role, student_in_scope
 
 RECORDERS = {"counsellor", "school_lead"}
 

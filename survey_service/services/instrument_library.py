@@ -14,9 +14,8 @@ from datetime import datetime
 from sqlalchemy import select
 
 from instruments import Catalogue, DefinitionError, Instrument, parse_definition
-
-from ..db import AsyncSession, InstrumentDefinition
-from ..errors import Conflict
+from survey_service.db import AsyncSession, InstrumentDefinition
+from survey_service.errors import Conflict
 
 
 async def installed_instruments(db: AsyncSession) -> list[Instrument]:

@@ -11,11 +11,18 @@ from datetime import datetime
 
 from sqlalchemy import select
 
+from survey_service.db import (
+    AsyncSession,
+    Case,
+    OutboxMessage,
+    School,
+    SchoolClass,
+    StaffUser,
+    Student,
+)
+from survey_service.services.on_call import on_call_picks
+from survey_service.services.routing import channel_named, recipients, route_for
 from triage.channels import ON_CALL_ROLE, needs_on_call
-
-from ..db import AsyncSession, Case, OutboxMessage, School, SchoolClass, StaffUser, Student
-from .on_call import on_call_picks
-from .routing import channel_named, recipients, route_for
 
 
 def _iso(when: datetime) -> str:

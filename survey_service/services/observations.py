@@ -8,13 +8,12 @@ from datetime import datetime
 import msgspec
 
 import triage
-
-from ..db import AsyncSession, Observation, School, StaffUser
-from ..errors import Unprocessable
-from .access import OBSERVERS, require_role, student_in_scope
-from .cases import as_tier, find_open_case, open_or_update_case
-from .runtime import Runtime
-from .scores import triage_row
+from survey_service.db import AsyncSession, Observation, School, StaffUser
+from survey_service.errors import Unprocessable
+from survey_service.services.access import OBSERVERS, require_role, student_in_scope
+from survey_service.services.cases import as_tier, find_open_case, open_or_update_case
+from survey_service.services.runtime import Runtime
+from survey_service.services.scores import triage_row
 
 SEVERITIES = ("concern", "serious", "imminent_danger")
 

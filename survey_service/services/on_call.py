@@ -15,6 +15,12 @@ from datetime import datetime
 import msgspec
 from sqlalchemy import select
 
+from survey_service.db import AsyncSession, School, StaffUser
+from survey_service.errors import NotFound, Unprocessable
+from survey_service.services import audit
+from survey_service.services.access import require_role
+from survey_service.services.calendars import school_calendar
+from survey_service.services.routing import school_channels, school_routes
 from triage.channels import (
     OnCallEntry,
     OnCallError,
@@ -25,13 +31,6 @@ from triage.channels import (
     parse_rota,
     rota_members,
 )
-
-from ..db import AsyncSession, School, StaffUser
-from ..errors import NotFound, Unprocessable
-from . import audit
-from .access import require_role
-from .calendars import school_calendar
-from .routing import school_channels, school_routes
 
 ROTA_EDITORS = {"school_lead", "district_officer"}
 ROTA_READERS = {"school_lead", "district_officer", "counsellor", "school_admin"}

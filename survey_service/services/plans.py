@@ -11,14 +11,13 @@ import msgspec
 from sqlalchemy import select
 
 import triage
-
-from ..db import AsyncSession, CrisisPlan, School, StaffUser
-from ..errors import NotFound, Unprocessable
-from ..schemas import PlanOut
-from . import audit, care_views
-from .access import CARE_STAFF, require_role, student_in_scope
-from .case_events import case_event
-from .cases import find_open_case
+from survey_service.db import AsyncSession, CrisisPlan, School, StaffUser
+from survey_service.errors import NotFound, Unprocessable
+from survey_service.schemas import PlanOut
+from survey_service.services import audit, care_views
+from survey_service.services.access import CARE_STAFF, require_role, student_in_scope
+from survey_service.services.case_events import case_event
+from survey_service.services.cases import find_open_case
 
 
 async def save_plan(

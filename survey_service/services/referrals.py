@@ -8,16 +8,15 @@ from datetime import datetime
 from sqlalchemy import select
 
 import triage
-
-from ..db import AsyncSession, Case, CaseTask, Referral, School, StaffUser
-from ..errors import Conflict, NotFound, Unprocessable
-from ..schemas import ReferralOut
-from . import care_views
-from .access import CARE_STAFF, case_in_scope, require_role
-from .calendars import school_calendar
-from .case_events import case_event
-from .cases import add_task
-from .runtime import Runtime
+from survey_service.db import AsyncSession, Case, CaseTask, Referral, School, StaffUser
+from survey_service.errors import Conflict, NotFound, Unprocessable
+from survey_service.schemas import ReferralOut
+from survey_service.services import care_views
+from survey_service.services.access import CARE_STAFF, case_in_scope, require_role
+from survey_service.services.calendars import school_calendar
+from survey_service.services.case_events import case_event
+from survey_service.services.cases import add_task
+from survey_service.services.runtime import Runtime
 
 
 async def refer(

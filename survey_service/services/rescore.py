@@ -17,11 +17,10 @@ from sqlalchemy import select
 
 import scoring
 from instruments import UnknownInstrumentError
-
-from ..db import AsyncSession, Campaign, Response, Score, ScreeningSession
-from ..errors import NotFound
-from .runtime import Runtime
-from .scores import score_row
+from survey_service.db import AsyncSession, Campaign, Response, Score, ScreeningSession
+from survey_service.errors import NotFound
+from survey_service.services.runtime import Runtime
+from survey_service.services.scores import score_row
 
 
 class ResultSummary(msgspec.Struct, frozen=True):

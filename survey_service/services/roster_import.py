@@ -14,9 +14,9 @@ from pathlib import Path
 import msgspec
 from sqlalchemy import insert, select
 
-from ..db import AsyncSession, Guardian, School, SchoolClass, StaffUser, Student
-from ..errors import NotFound
-from ..rosters import (
+from survey_service.db import AsyncSession, Guardian, School, SchoolClass, StaffUser, Student
+from survey_service.errors import NotFound
+from survey_service.rosters import (
     ClassCheck,
     ExistingStudent,
     ImportCounts,
@@ -27,7 +27,7 @@ from ..rosters import (
     parse_roster,
     plan_import,
 )
-from .access import require_role
+from survey_service.services.access import require_role
 
 IMPORTERS = {"school_admin", "school_lead"}
 CHUNK = 5000

@@ -14,6 +14,9 @@ from datetime import datetime
 import msgspec
 from sqlalchemy import select
 
+from survey_service.db import AsyncSession, District, NotificationRoutes, School, StaffUser
+from survey_service.errors import NotFound, Unprocessable
+from survey_service.services.access import require_role
 from triage.channels import (
     ON_CALL_ROLE,
     ChannelConfig,
@@ -25,10 +28,6 @@ from triage.channels import (
     WebhookChannel,
     parse_school_channels,
 )
-
-from ..db import AsyncSession, District, NotificationRoutes, School, StaffUser
-from ..errors import NotFound, Unprocessable
-from .access import require_role
 
 DEFAULT_CHANNEL = "webhook"
 #: Signing secret of a webhook URL set without a secret (``runxin demo --webhook-url`` alone).

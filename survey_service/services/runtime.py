@@ -7,9 +7,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from instruments import Catalogue, Instrument
+from survey_service.settings import Settings
 from triage import Policy
-
-from ..settings import Settings
 
 DISTRICT_LAYER = "district.json"
 

@@ -38,11 +38,10 @@ from sqlalchemy import or_, select
 import scoring
 import triage
 from instruments import Instrument, UnknownInstrumentError
-
-from ..db import AsyncSession, School, ScreeningSession, Student
-from .cases import as_tier, find_open_case, open_or_update_case
-from .runtime import Runtime
-from .scores import triage_row
+from survey_service.db import AsyncSession, School, ScreeningSession, Student
+from survey_service.services.cases import as_tier, find_open_case, open_or_update_case
+from survey_service.services.runtime import Runtime
+from survey_service.services.scores import triage_row
 
 log = logging.getLogger(__name__)
 

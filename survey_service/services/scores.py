@@ -10,8 +10,7 @@ import msgspec
 
 import scoring
 import triage
-
-from ..db import Score, TriageRecord
+from survey_service.db import Score, TriageRecord
 
 __all__ = ["score_row", "triage_row"]
 

@@ -23,8 +23,7 @@ from sqlalchemy import select
 import scoring
 import triage
 from instruments import Instrument, UnknownInstrumentError
-
-from ..db import (
+from survey_service.db import (
     AccessCode,
     AsyncSession,
     Campaign,
@@ -37,8 +36,16 @@ from ..db import (
     ScreeningSession,
     Student,
 )
-from ..errors import BadRequest, Conflict, Forbidden, Gone, NotFound, Unauthorized, Unprocessable
-from ..schemas import (
+from survey_service.errors import (
+    BadRequest,
+    Conflict,
+    Forbidden,
+    Gone,
+    NotFound,
+    Unauthorized,
+    Unprocessable,
+)
+from survey_service.schemas import (
     InstrumentOut,
     ItemOut,
     OptionOut,
@@ -46,14 +53,14 @@ from ..schemas import (
     SubmissionReceipt,
     SubmissionRequest,
 )
-from ..security import digest, new_token, normalize_access_code
-from .campaigns import battery_for, consent_needed, guardian_battery
-from .cases import as_tier, find_open_case, open_or_update_case
-from .help_contacts import help_contacts
-from .runtime import Runtime
-from .saved_answers import SavedState, Stamp, union_for_submission
-from .saved_answers import merge as merge_saved
-from .scores import score_row, triage_row
+from survey_service.security import digest, new_token, normalize_access_code
+from survey_service.services.campaigns import battery_for, consent_needed, guardian_battery
+from survey_service.services.cases import as_tier, find_open_case, open_or_update_case
+from survey_service.services.help_contacts import help_contacts
+from survey_service.services.runtime import Runtime
+from survey_service.services.saved_answers import SavedState, Stamp, union_for_submission
+from survey_service.services.saved_answers import merge as merge_saved
+from survey_service.services.scores import score_row, triage_row
 
 _CANONICAL = msgspec.json.Encoder(order="sorted")
 

@@ -14,8 +14,7 @@ import msgspec
 from sqlalchemy import select
 
 import triage
-
-from ..db import (
+from survey_service.db import (
     AsyncSession,
     Campaign,
     CareRecord,
@@ -34,11 +33,11 @@ from ..db import (
     Student,
     TriageRecord,
 )
-from ..errors import Conflict, NotFound, Unprocessable
-from ..schemas import StudentOut
-from . import audit
-from .access import require_role, student_in_scope
-from .case_events import case_event
+from survey_service.errors import Conflict, NotFound, Unprocessable
+from survey_service.schemas import StudentOut
+from survey_service.services import audit
+from survey_service.services.access import require_role, student_in_scope
+from survey_service.services.case_events import case_event
 
 FILE_READERS = {"counsellor", "school_lead", "district_officer", "head_teacher"}
 

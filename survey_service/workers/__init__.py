@@ -1,6 +1,6 @@
 """Background work: the outbox dispatcher and the deadline sweeper."""
 
-from .dispatcher import Dispatcher, DispatchStats
-from .sweeper import SweepStats, sweep
+from survey_service.workers.dispatcher import Dispatcher, DispatchStats
+from survey_service.workers.sweeper import SweepStats, sweep
 
 __all__ = ["DispatchStats", "Dispatcher", "SweepStats", "sweep"]

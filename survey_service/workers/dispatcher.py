@@ -24,6 +24,21 @@ import msgspec
 from sqlalchemy import ColumnElement, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from survey_service.db import (
+    READ_ONLY,
+    Case,
+    DeliveryAttempt,
+    InboxItem,
+    OperatorAlert,
+    OutboxMessage,
+    School,
+    StaffUser,
+)
+from survey_service.services.case_events import case_event
+from survey_service.services.cases import ladder_steps
+from survey_service.services.notifications import enqueue, requeue_on_call
+from survey_service.services.routing import channel_named, on_call_fallback, route_for
+from survey_service.settings import Settings
 from triage import CASE_RECIPIENT_ROLES, DeliveryOutcome, backoff_delay, next_rung
 from triage.channels import (
     ON_CALL_ROLE,
@@ -38,22 +53,6 @@ from triage.channels import (
     build_notifier,
     next_channel,
 )
-
-from ..db import (
-    READ_ONLY,
-    Case,
-    DeliveryAttempt,
-    InboxItem,
-    OperatorAlert,
-    OutboxMessage,
-    School,
-    StaffUser,
-)
-from ..services.case_events import case_event
-from ..services.cases import ladder_steps
-from ..services.notifications import enqueue, requeue_on_call
-from ..services.routing import channel_named, on_call_fallback, route_for
-from ..settings import Settings
 
 
 class DispatchStats(msgspec.Struct):

@@ -22,8 +22,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 import triage
-
-from ..db import (
+from survey_service.db import (
     Campaign,
     Case,
     CaseTask,
@@ -33,14 +32,14 @@ from ..db import (
     School,
     ScreeningSession,
 )
-from ..services.calendars import school_calendar
-from ..services.campaigns import targets
-from ..services.case_events import case_event
-from ..services.cases import add_task, ladder_steps
-from ..services.notifications import enqueue, enqueue_case_notification
-from ..services.runtime import Runtime
-from ..services.saved_triage import triage_saved_answers
-from ..settings import Settings
+from survey_service.services.calendars import school_calendar
+from survey_service.services.campaigns import targets
+from survey_service.services.case_events import case_event
+from survey_service.services.cases import add_task, ladder_steps
+from survey_service.services.notifications import enqueue, enqueue_case_notification
+from survey_service.services.runtime import Runtime
+from survey_service.services.saved_triage import triage_saved_answers
+from survey_service.settings import Settings
 
 
 class SweepStats(msgspec.Struct):
