@@ -30,22 +30,42 @@ sys.path.insert(0, str(ROOT))
 def make_roster(path: Path, rows: int) -> None:
     with path.open("w", encoding="utf-8-sig", newline="") as f:
         w = csv.writer(f)
-        w.writerow(["学号", "姓名", "性别", "出生日期", "年级", "班级", "监护人姓名", "监护人电话",
-                    "心理委员"])
+        w.writerow(
+            [
+                "学号",
+                "姓名",
+                "性别",
+                "出生日期",
+                "年级",
+                "班级",
+                "监护人姓名",
+                "监护人电话",
+                "心理委员",
+            ]
+        )
         for i in range(rows):
             grade = i % 12 + 1
-            w.writerow([f"B{i:07d}", f"学生{i}", "男" if i % 2 else "女",
-                        f"{2020 - grade}-0{i % 9 + 1}-1{i % 9}", str(grade),
-                        f"{i // 12 % 50 + 1}班", f"家长{i}", f"138{i:08d}",
-                        "是" if i % 25 == 0 else "否"])
+            w.writerow(
+                [
+                    f"B{i:07d}",
+                    f"学生{i}",
+                    "男" if i % 2 else "女",
+                    f"{2020 - grade}-0{i % 9 + 1}-1{i % 9}",
+                    str(grade),
+                    f"{i // 12 % 50 + 1}班",
+                    f"家长{i}",
+                    f"138{i:08d}",
+                    "是" if i % 25 == 0 else "否",
+                ]
+            )
 
 
-CHILD = r'''
+CHILD = r"""
 import asyncio, json, resource, sys, time
 from datetime import UTC, datetime
 from pathlib import Path
 from survey_service.db import create_engine, create_session_factory
-from survey_service.services.roster_import import import_roster
+from survey_service.campaigns.roster_import import import_roster
 
 async def main(url, path):
     engine = create_engine(url)
@@ -60,7 +80,7 @@ async def main(url, path):
                       "created": report.counts.create if report.counts else 0}))
 
 asyncio.run(main(sys.argv[1], sys.argv[2]))
-'''
+"""
 
 
 async def prepare(url: str) -> None:
@@ -72,8 +92,11 @@ async def prepare(url: str) -> None:
             district = District(code="BENCH", name="bench")
             db.add(district)
             await db.flush()
-            db.add(School(district_id=district.id, code="BENCH-1", name="bench",
-                          timezone="Asia/Shanghai"))
+            db.add(
+                School(
+                    district_id=district.id, code="BENCH-1", name="bench", timezone="Asia/Shanghai"
+                )
+            )
     finally:
         await engine.dispose()
 
@@ -92,12 +115,22 @@ async def ceiling(url: str, rows: int) -> float:
             klass = SchoolClass(id=uuid.uuid4(), school_id=school.id, grade=1, name="ceiling")
             db.add(klass)
             await db.flush()
-            batch = [{"id": uuid.uuid4(), "school_id": school.id, "class_id": klass.id,
-                      "student_number": f"C{i:07d}", "name": f"c{i}", "gender": "male",
-                      "status": "active", "psychology_committee": False} for i in range(rows)]
+            batch = [
+                {
+                    "id": uuid.uuid4(),
+                    "school_id": school.id,
+                    "class_id": klass.id,
+                    "student_number": f"C{i:07d}",
+                    "name": f"c{i}",
+                    "gender": "male",
+                    "status": "active",
+                    "psychology_committee": False,
+                }
+                for i in range(rows)
+            ]
             start = time.perf_counter()
             for i in range(0, rows, 5000):
-                await db.execute(insert(Student), batch[i:i + 5000])
+                await db.execute(insert(Student), batch[i : i + 5000])
         return rows / (time.perf_counter() - start)
     finally:
         await engine.dispose()
@@ -106,8 +139,12 @@ async def ceiling(url: str, rows: int) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=200_000)
-    parser.add_argument("--postgres", default=os.environ.get(
-        "RUNXIN_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"))
+    parser.add_argument(
+        "--postgres",
+        default=os.environ.get(
+            "RUNXIN_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
+        ),
+    )
     args = parser.parse_args()
     from survey_service.db import upgrade
 
@@ -133,23 +170,33 @@ def main() -> None:
         targets.append(("PostgreSQL", f"{base}/{pg_names[0]}", f"{base}/{pg_names[1]}"))
     except Exception as exc:
         print(f"PostgreSQL not measured: {exc}")
-    print(f"{'database':<11} {'import s':>9} {'rows/s':>9} {'peak MB':>8} "
-          f"{'ceiling rows/s':>15} {'× ceiling':>10}")
+    print(
+        f"{'database':<11} {'import s':>9} {'rows/s':>9} {'peak MB':>8} "
+        f"{'ceiling rows/s':>15} {'× ceiling':>10}"
+    )
     for name, url, ceiling_url in targets:
         upgrade(url)
         upgrade(ceiling_url)
         asyncio.run(prepare(url))
         asyncio.run(prepare(ceiling_url))
-        out = subprocess.run([sys.executable, "-c", CHILD, url, str(roster)], check=True,
-                             capture_output=True, text=True, cwd=ROOT,
-                             env={**os.environ, "PYTHONPATH": str(ROOT)})
+        out = subprocess.run(
+            [sys.executable, "-c", CHILD, url, str(roster)],
+            check=True,
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+            env={**os.environ, "PYTHONPATH": str(ROOT)},
+        )
         result = json.loads(out.stdout.strip().splitlines()[-1])
         if result["errors"] or result["created"] != args.rows:
             raise SystemExit(f"{name}: import failed: {result}")
         rate = args.rows / result["seconds"]
         ceil = asyncio.run(ceiling(ceiling_url, args.rows))
-        print(f"{name:<11} {result['seconds']:>9.1f} {rate:>9,.0f} {result['rss_mb']:>8.0f} "
-              f"{ceil:>15,.0f} {rate / ceil:>10.2f}", flush=True)
+        print(
+            f"{name:<11} {result['seconds']:>9.1f} {rate:>9,.0f} {result['rss_mb']:>8.0f} "
+            f"{ceil:>15,.0f} {rate / ceil:>10.2f}",
+            flush=True,
+        )
     print("goal: under 60 s and under 500 MB on each database")
     if pg_names:
         import asyncpg

@@ -532,8 +532,8 @@ async def _cmd_instruments_add(settings: Settings, path: Path) -> int:
 async def _cmd_rescore(settings: Settings, args: argparse.Namespace) -> int:
     import uuid
 
+    from survey_service.campaigns.rescore import rescore_campaign
     from survey_service.errors import ServiceError
-    from survey_service.services.rescore import rescore_campaign
 
     try:
         campaign_id = uuid.UUID(args.campaign)
@@ -574,9 +574,9 @@ async def _cmd_rescore(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def _cmd_roster(settings: Settings, args: argparse.Namespace) -> int:
+    from survey_service.campaigns.roster_import import import_roster
     from survey_service.errors import ServiceError
     from survey_service.rosters import RosterFileError
-    from survey_service.services.roster_import import import_roster
 
     path = Path(args.path)
     if not path.is_file():

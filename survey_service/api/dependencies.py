@@ -9,9 +9,9 @@ from litestar import Request
 from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
 
+from survey_service.accounts import auth
 from survey_service.clock import Clock
 from survey_service.db import AsyncSession, StaffUser
-from survey_service.services import auth
 from survey_service.services.runtime import Runtime
 
 

@@ -182,7 +182,7 @@ class ScreeningSession(Base):
     # Answers saved as the student goes (resume on another device within the window).
     partial_answers: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict, server_default="{}")
     # Per item, the stamp ``[view, seq]`` of the save that set it, and the count of saves that
-    # changed anything: the monotonic merge rule of ``services.saved_answers``.
+    # changed anything: the monotonic merge rule of ``screening.saved_answers``.
     answer_stamps: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict, server_default="{}")
     answers_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     # When an answer was last saved (the sweeper triages abandoned critical answers from it).

@@ -17,6 +17,8 @@ from datetime import datetime
 from sqlalchemy import select
 
 import triage
+from survey_service.accounts.access import require_role
+from survey_service.cases.service import OPEN_STATES
 from survey_service.db import (
     AccessCode,
     AsyncSession,
@@ -35,8 +37,6 @@ from survey_service.db import (
 )
 from survey_service.errors import Forbidden
 from survey_service.services import audit
-from survey_service.services.access import require_role
-from survey_service.services.cases import OPEN_STATES
 
 DASHBOARD_ROLES = {"counsellor", "school_lead", "school_admin", "district_officer"}
 

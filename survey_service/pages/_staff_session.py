@@ -20,6 +20,7 @@ from litestar.datastructures import State
 from litestar.di import NamedDependency
 from litestar.response import Redirect, Template
 
+from survey_service.accounts import auth
 from survey_service.clock import Clock
 from survey_service.db import AsyncSession, StaffUser
 from survey_service.errors import Forbidden, ServiceError, Unauthorized
@@ -33,7 +34,6 @@ from survey_service.pages._web import (
     unsign,
 )
 from survey_service.pages.i18n import TEXT, label
-from survey_service.services import auth
 from survey_service.services.runtime import Runtime
 
 STAFF_COOKIE = "rx_staff"

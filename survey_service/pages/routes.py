@@ -1,18 +1,47 @@
-"""The page routes: student pages at ``/`` and ``/s/…``, staff pages under one ``/staff``
-router (session dependency, CSRF check, HTML error pages). The app gathers them with the API."""
+"""The page routes, gathered from the feature slices: student pages at ``/`` and ``/s/…``, staff
+pages under one ``/staff`` router (session dependency, CSRF check, HTML error pages). The app
+gathers them with the API."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from survey_service.pages import dashboards, on_call, staff, student, teacher
+from litestar import Router
+from litestar.di import Provide
+
+from survey_service.accounts import pages as accounts
+from survey_service.campaigns import dashboards
+from survey_service.cases import pages as cases
+from survey_service.cases import teacher_pages
+from survey_service.notifications import on_call_pages
+from survey_service.pages import _staff_session as ss
+from survey_service.screening import pages as screening
 
 STUDENT_ROUTES: list[Any] = [
-    student.entry,
-    student.entry_submit,
-    student.questionnaire,
-    student.questionnaire_submit,
-    *student.ROUTES,
+    screening.entry,
+    screening.entry_submit,
+    screening.questionnaire,
+    screening.questionnaire_submit,
+    *screening.ROUTES,
 ]
-STAFF_ROUTER = staff.router(*teacher.ROUTES, *dashboards.ROUTES, *on_call.ROUTES)
+
+
+def staff_router(*handlers: Any) -> Router:
+    """Every staff page under ``/staff``, with the session dependency and HTML error pages."""
+    return Router(
+        path="/staff",
+        route_handlers=list(handlers),
+        dependencies={"sess": Provide(ss.provide_session)},
+        exception_handlers=ss.EXCEPTION_HANDLERS,
+        include_in_schema=False,
+    )
+
+
+STAFF_ROUTER = staff_router(
+    *accounts.ROUTES,
+    *cases.ROUTES,
+    *teacher_pages.ROUTES,
+    *dashboards.ROUTES,
+    *on_call_pages.ROUTES,
+)
 PAGE_ROUTES: list[Any] = [*STUDENT_ROUTES, STAFF_ROUTER]

@@ -23,8 +23,8 @@ from survey_service.db import (
     Student,
 )
 from survey_service.errors import Conflict
+from survey_service.schools.calendars import CalendarDocument, ExamIn, TermIn
 from survey_service.security import digest, hash_password, new_access_code, normalize_access_code
-from survey_service.services.calendars import CalendarDocument, ExamIn, TermIn
 from survey_service.services.runtime import Runtime
 
 DEMO_DISTRICT = "DEMO"

@@ -24,6 +24,8 @@ import msgspec
 from sqlalchemy import ColumnElement, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from survey_service.cases.events import case_event
+from survey_service.cases.service import ladder_steps
 from survey_service.db import (
     READ_ONLY,
     Case,
@@ -34,10 +36,8 @@ from survey_service.db import (
     School,
     StaffUser,
 )
-from survey_service.services.case_events import case_event
-from survey_service.services.cases import ladder_steps
-from survey_service.services.notifications import enqueue, requeue_on_call
-from survey_service.services.routing import channel_named, on_call_fallback, route_for
+from survey_service.notifications.routing import channel_named, on_call_fallback, route_for
+from survey_service.notifications.service import enqueue, requeue_on_call
 from survey_service.settings import Settings
 from triage import CASE_RECIPIENT_ROLES, DeliveryOutcome, backoff_delay, next_rung
 from triage.channels import (

@@ -22,6 +22,9 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 import triage
+from survey_service.campaigns.service import targets
+from survey_service.cases.events import case_event
+from survey_service.cases.service import add_task, ladder_steps
 from survey_service.db import (
     Campaign,
     Case,
@@ -32,13 +35,10 @@ from survey_service.db import (
     School,
     ScreeningSession,
 )
-from survey_service.services.calendars import school_calendar
-from survey_service.services.campaigns import targets
-from survey_service.services.case_events import case_event
-from survey_service.services.cases import add_task, ladder_steps
-from survey_service.services.notifications import enqueue, enqueue_case_notification
+from survey_service.notifications.service import enqueue, enqueue_case_notification
+from survey_service.schools.calendars import school_calendar
+from survey_service.screening.saved_triage import triage_saved_answers
 from survey_service.services.runtime import Runtime
-from survey_service.services.saved_triage import triage_saved_answers
 from survey_service.settings import Settings
 
 

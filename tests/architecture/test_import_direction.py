@@ -3,10 +3,12 @@
 * Packages depend one way: instruments → scoring → triage → survey_service.
 * The domain (instruments, scoring, triage) never imports web or database code, never reads
   the clock and never reads the environment: time and settings are passed in.
-* Inside survey_service the layers depend one way too: the wire schemas and the database
-  models depend on nothing above them; services never import a controller (``api``,
-  ``pages``), a worker or the app; JSON controllers and page controllers never import each
-  other; only ``clock.py`` reads the wall clock and only ``settings.py`` reads the environment.
+* Inside survey_service the layers depend one way too, in every feature slice (``screening``,
+  ``cases``, ``campaigns``, ``notifications``, ``schools``, ``accounts``) and in the shared
+  ``services``, ``api`` and ``pages``: the wire schemas and the database models depend on
+  nothing above them; services never import a controller (``api``, ``pages``), a worker or
+  the app; JSON controllers and page controllers never import each other; only ``clock.py``
+  reads the wall clock and only ``settings.py`` reads the environment.
 
 Imports are read from the source (relative ones resolved), so a lazy import inside a function
 is caught too, and calls are matched on the syntax tree, so ``datetime.today()`` or
@@ -16,6 +18,7 @@ is caught too, and calls are matched on the syntax tree, so ``datetime.today()``
 from __future__ import annotations
 
 import ast
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -52,35 +55,53 @@ CLOCK_ALLOWED = {
 #: Where the environment may be read: the settings, once, at start-up.
 ENV_ALLOWED = {"survey_service/settings.py"}
 
-#: survey_service's inner layers: a module in the key may not import those in the value.
+#: The feature slices of survey_service: each holds its services, JSON controllers (``api``,
+#: ``*_api``) and page controllers (``pages``, ``*_pages``, ``dashboards``, ``flow``).
+SLICES = ("accounts", "campaigns", "cases", "notifications", "schools", "screening")
+_API_NAMES = re.compile(r"^(api|\w+_api)$")
+_PAGE_NAMES = re.compile(r"^(pages|\w+_pages|dashboards|flow)$")
+
+
+def _kind(module: str) -> str:
+    """The layer of a survey_service module: schemas, db, service, worker, api, page, app or
+    other (settings, clock, errors, security, cli and the like)."""
+    parts = module.split(".")
+    if parts[0] != "survey_service" or len(parts) == 1:
+        return "other"
+    top = parts[1]
+    if top in {"schemas", "db", "migrations"}:
+        return "db" if top == "migrations" else top
+    if top == "services":
+        return "service"
+    if top == "workers":
+        return "worker"
+    if top == "api":
+        return "api"
+    if top == "pages":
+        return "page"
+    if top in {"app", "cli"}:
+        return top
+    if top in SLICES:
+        if len(parts) == 2:
+            return "service"  # the slice's __init__
+        leaf = parts[2]
+        if _API_NAMES.match(leaf):
+            return "api"
+        if _PAGE_NAMES.match(leaf):
+            return "page"
+        return "service"
+    return "other"
+
+
+#: What a module of each layer may not import.
 INNER_FORBIDDEN = {
-    "survey_service.schemas": ("survey_service",),  # only msgspec and the standard library
-    "survey_service.db": (
-        "survey_service.services",
-        "survey_service.api",
-        "survey_service.pages",
-        "survey_service.workers",
-        "survey_service.app",
-        "survey_service.cli",
-    ),
-    "survey_service.services": (
-        "survey_service.api",
-        "survey_service.pages",
-        "survey_service.workers",
-        "survey_service.app",
-        "survey_service.cli",
-    ),
-    "survey_service.workers": (
-        "survey_service.api",
-        "survey_service.pages",
-        "survey_service.app",
-        "survey_service.cli",
-    ),
-    "survey_service.api": ("survey_service.pages", "survey_service.cli", "survey_service.app"),
-    "survey_service.pages": ("survey_service.api", "survey_service.cli", "survey_service.app"),
+    "schemas": {"db", "service", "worker", "api", "page", "app", "cli", "other"},
+    "db": {"schemas", "service", "worker", "api", "page", "app", "cli"},
+    "service": {"worker", "api", "page", "app", "cli"},
+    "worker": {"api", "page", "app", "cli"},
+    "api": {"page", "worker", "app", "cli"},
+    "page": {"api", "worker", "app", "cli"},
 }
-#: Modules of survey_service.schemas may import each other.
-INNER_SELF = {"survey_service.schemas"}
 
 
 def _sources(package: str) -> Iterator[Path]:
@@ -224,12 +245,10 @@ def _layer_offenders(layer: str, root: Path = ROOT) -> list[str]:
     offenders = []
     for path in sorted((root / "survey_service").rglob("*.py")):
         module = _module_name(path, root)
-        if module != layer and not module.startswith(layer + "."):
+        if _kind(module) != layer:
             continue
         for name in sorted(_imports(path, root)):
-            if layer in INNER_SELF and (name == layer or name.startswith(layer + ".")):
-                continue
-            if any(name == f or name.startswith(f + ".") for f in forbidden):
+            if name.startswith("survey_service.") and _kind(name) in forbidden:
                 offenders.append(f"{path.relative_to(root)} imports {name}")
     return offenders
 
@@ -238,6 +257,18 @@ def _layer_offenders(layer: str, root: Path = ROOT) -> list[str]:
 def test_service_layers_depend_one_way(layer: str) -> None:
     offenders = _layer_offenders(layer)
     assert not offenders, offenders
+
+
+def test_every_slice_module_has_a_layer() -> None:
+    kinds = {
+        _module_name(path): _kind(_module_name(path))
+        for slice_ in SLICES
+        for path in (ROOT / "survey_service" / slice_).rglob("*.py")
+    }
+    assert kinds and set(kinds.values()) <= {"service", "api", "page"}
+    assert _kind("survey_service.cases.queue_api") == "api"
+    assert _kind("survey_service.screening.pages") == "page"
+    assert _kind("survey_service.cases.service") == "service"
 
 
 def test_the_checks_see_what_they_forbid(tmp_path: Path) -> None:
@@ -255,7 +286,7 @@ def test_the_checks_see_what_they_forbid(tmp_path: Path) -> None:
         ("time", "monotonic"),
     }
     assert _env_reads(planted) == [8]
-    assert _layer_offenders("survey_service.services", tmp_path) == [
+    assert _layer_offenders("service", tmp_path) == [
         "survey_service/services/planted.py imports survey_service.api",
         "survey_service/services/planted.py imports survey_service.api.staff",
     ]

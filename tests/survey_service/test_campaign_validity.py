@@ -28,8 +28,8 @@ from svc_support import (
 )
 
 from survey_service.app import create_app
+from survey_service.campaigns.validity import grade_ages
 from survey_service.clock import ManualClock
-from survey_service.services.campaign_validity import grade_ages
 
 T0 = datetime(2026, 9, 7, 2, 0, tzinfo=UTC)  # Monday 10:00 in Shanghai
 TABLES = ("campaigns", "access_codes", "audit_log")
@@ -90,7 +90,7 @@ def test_the_demo_battery_fits_the_demo_grades_and_birth_dates() -> None:
     import random
 
     from instruments import default_catalogue
-    from survey_service.services.campaign_validity import Battery, age_on, check_batteries
+    from survey_service.campaigns.validity import Battery, age_on, check_batteries
     from survey_service.services.demo import CLASSES, DEMO_BATTERY, demo_birth_date
 
     catalogue = default_catalogue()

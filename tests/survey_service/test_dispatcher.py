@@ -18,7 +18,7 @@ from survey_service.db import (
     create_engine,
     create_session_factory,
 )
-from survey_service.services.notifications import enqueue_case_notification
+from survey_service.notifications.service import enqueue_case_notification
 from survey_service.settings import Settings
 from survey_service.workers import Dispatcher
 

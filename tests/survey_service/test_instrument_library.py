@@ -10,9 +10,9 @@ from pathlib import Path
 from sqlalchemy import select, update
 from svc_support import app_client, battery_answers, make_settings, run, runxin, seed
 
+from survey_service.campaigns.rescore import rescore_campaign
 from survey_service.db import Campaign, Score, create_engine, create_session_factory
 from survey_service.services.instrument_library import installed_instruments
-from survey_service.services.rescore import rescore_campaign
 from survey_service.services.runtime import load_runtime
 
 T0 = datetime(2026, 9, 7, 2, 0, tzinfo=UTC)

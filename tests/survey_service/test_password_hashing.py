@@ -13,7 +13,7 @@ from argon2 import PasswordHasher
 from survey_service import security
 
 PROBE = """
-import survey_service.services.auth  # importing the login code hashes nothing
+import survey_service.accounts.auth  # importing the login code hashes nothing
 from survey_service import security
 assert security.PASSWORD_HASHING._dummy is None, "the dummy hash was made at import time"
 print(security.hash_password("pw"))

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from survey_service.services.saved_answers import (
+from survey_service.screening.saved_answers import (
     AUTHORITATIVE_SEQ,
     SavedState,
     Stamp,

@@ -221,7 +221,7 @@ def test_a_save_locks_and_rereads_a_row_the_request_had_already_read(database_ur
     if database_url.startswith("sqlite"):
         pytest.skip("SQLite takes the write lock at BEGIN; the interleaving cannot occur")
     from survey_service.db import ScreeningSession, create_engine, create_session_factory
-    from survey_service.services import screening
+    from survey_service.screening import service as screening
     from survey_service.services.runtime import load_runtime
 
     settings = make_settings(database_url)

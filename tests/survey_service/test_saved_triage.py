@@ -18,8 +18,8 @@ from svc_support import WebhookReceiver, app_client, make_settings, run, seed
 from survey_service.app import create_app
 from survey_service.clock import ManualClock
 from survey_service.db import create_engine, create_session_factory
+from survey_service.screening.saved_triage import SAVED_REASON_ID, SAVED_TRIAGE_AFTER
 from survey_service.services.runtime import load_runtime
-from survey_service.services.saved_triage import SAVED_REASON_ID, SAVED_TRIAGE_AFTER
 from survey_service.settings import Settings
 from survey_service.workers import Dispatcher, SweepStats, sweep
 

@@ -13,7 +13,7 @@ from svc_support import WebhookReceiver, live_server, make_settings, runxin, see
 
 from survey_service.app import create_app
 from survey_service.clock import ManualClock
-from survey_service.services.saved_triage import SAVED_TRIAGE_AFTER
+from survey_service.screening.saved_triage import SAVED_TRIAGE_AFTER
 
 T0 = datetime(2026, 9, 7, 2, 0, tzinfo=UTC)
 

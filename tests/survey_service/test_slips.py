@@ -10,7 +10,7 @@ from html.parser import HTMLParser
 import pytest
 import segno
 
-from survey_service.slips import (
+from survey_service.campaigns.slips import (
     SLIPS_PER_PAGE,
     Slip,
     SlipError,

@@ -1,0 +1,103 @@
+"""Staff sign-in pages: the login form, sign-out and the landing redirect by role."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import get, post
+from litestar.di import NamedDependency
+from litestar.params import URLEncodedBody
+from litestar.response import Redirect, Template
+
+import triage
+from survey_service.accounts import auth
+from survey_service.clock import Clock
+from survey_service.db import AsyncSession
+from survey_service.errors import Unauthorized
+from survey_service.pages import _staff_session as ss
+from survey_service.pages._web import (
+    AnyRequest,
+    expired_cookie,
+    redirect,
+    safe_next,
+)
+from survey_service.services.runtime import Runtime
+
+Db = NamedDependency[AsyncSession]
+Rt = NamedDependency[Runtime]
+Now = NamedDependency[Clock]
+Sess = NamedDependency[ss.StaffSession]
+Form = URLEncodedBody[dict[str, str]]
+
+QUEUE_ROLES = {"counsellor", "school_lead", "district_officer"}
+SOON_DAYS = 14  # tasks due later than this are folded away on the case page
+TIERS = ("red", "orange", "yellow")
+
+
+def _see(role: str, part: str) -> bool:
+    try:
+        return triage.can_see(role, part)  # type: ignore[arg-type]
+    except triage.CareGroupError:
+        return False
+
+
+# --- sign-in -----------------------------------------------------------------------------
+
+
+@get("/login")
+async def login_form(request: AnyRequest, db: Db, rt: Rt, clock: Now) -> Template | Redirect:
+    if await ss.current(request, db, rt, clock) is not None:
+        return redirect(safe_next(request.query_params.get("next")))
+    return ss.login_page(request, next_path=safe_next(request.query_params.get("next"), ""))
+
+
+@post("/login", status_code=303)
+async def login_submit(
+    request: AnyRequest, data: Form, db: Db, rt: Rt, clock: Now
+) -> Template | Redirect:
+    next_path = safe_next(data.get("next"), "")
+    if not ss.login_csrf_ok(request, data.get(ss.CSRF_FIELD)):
+        return ss.login_page(request, error="login_cookie", status=403, next_path=next_path)
+    try:
+        issued = await auth.login(
+            db,
+            rt,
+            username=data.get("username", "").strip(),
+            password=data.get("password", ""),
+            now=clock.now(),
+        )
+    except Unauthorized:
+        return ss.login_page(request, error="login_failed", status=401, next_path=next_path)
+    return redirect(
+        next_path or ss.HOME.get(issued.role, "/staff/none"),
+        cookies=[
+            ss.session_cookie(request, rt, issued.access_token),
+            expired_cookie(request, ss.LOGIN_COOKIE, path="/staff"),
+        ],
+    )
+
+
+@get("/logout")
+async def logout_form(request: AnyRequest, sess: Sess) -> Template:
+    return ss.page(request, "staff_logout.html", sess)
+
+
+@post("/logout", status_code=303)
+async def logout(request: AnyRequest, sess: Sess, db: Db, rt: Rt) -> Redirect:
+    await ss.sign_out(db, rt, sess)
+    return redirect(
+        "/staff/login", cookies=[expired_cookie(request, ss.STAFF_COOKIE, path="/staff")]
+    )
+
+
+@get("/")
+async def home(request: AnyRequest, db: Db, rt: Rt, clock: Now) -> Redirect:
+    return ss.home(await ss.current(request, db, rt, clock))
+
+
+@get("/none")
+async def no_page(request: AnyRequest, sess: Sess) -> Template:
+    return ss.page(request, "staff_none.html", sess)
+
+
+ROUTES: list[Any] = [login_form, login_submit, logout_form, logout, home, no_page]

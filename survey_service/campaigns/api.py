@@ -1,0 +1,156 @@
+"""Campaign endpoints: create, print slips, consents, non-completers, coverage, rosters."""
+
+from __future__ import annotations
+
+import tempfile
+import uuid
+from pathlib import Path
+from typing import Annotated
+
+from litestar import MediaType, Response, get, post
+from litestar.datastructures import UploadFile
+from litestar.di import NamedDependency
+from litestar.enums import RequestEncodingType
+from litestar.params import Body, FromPath, FromQuery, JSONBody
+
+from survey_service.campaigns import coverage, roster_import
+from survey_service.campaigns import service as campaigns
+from survey_service.clock import Clock
+from survey_service.db import AsyncSession, StaffUser
+from survey_service.errors import BadRequest
+from survey_service.rosters import RosterFileError
+from survey_service.services.runtime import Runtime
+
+Db = NamedDependency[AsyncSession]
+Staff = NamedDependency[StaffUser]
+Now = NamedDependency[Clock]
+
+
+@post("/api/v1/campaigns", tags=["campaigns"], summary="Create a screening campaign")
+async def campaign_create(
+    data: JSONBody[campaigns.CampaignIn],
+    db: Db,
+    staff: Staff,
+    clock: Now,
+    rt: NamedDependency[Runtime],
+) -> campaigns.CampaignOut:
+    """Refused with 422 (nothing written) when a battery does not fit: an instrument outside
+    its age range for a grade, a parent- or teacher-report form (parent forms go in
+    ``guardian_battery``, answered by each student's guardian), or no text in one of the
+    campaign's languages without ``allow_language_fallback``. ``warnings`` lists unvalidated
+    translations and allowed English fallbacks."""
+    campaign, warnings = await campaigns.create_campaign(db, rt, staff, data, now=clock.now())
+    return campaigns.campaign_out(campaign, warnings)
+
+
+@post(
+    "/api/v1/campaigns/{campaign_id:uuid}/classes/{class_id:uuid}/slips",
+    tags=["campaigns"],
+    status_code=200,
+    media_type=MediaType.HTML,
+    summary="Issue one-time access codes for a class and return printable slips",
+)
+async def campaign_slips(
+    campaign_id: FromPath[uuid.UUID],
+    class_id: FromPath[uuid.UUID],
+    db: Db,
+    staff: Staff,
+    clock: Now,
+    rt: NamedDependency[Runtime],
+    lang: FromQuery[str] = "zh-CN",
+    respondent: FromQuery[str] = "self",
+) -> Response[str]:
+    """``respondent=parent``: the guardian slips (guardian codes for the campaign's
+    ``guardian_battery``, separate from the students' own codes)."""
+    html = await campaigns.class_slips(
+        db,
+        staff,
+        campaign_id,
+        class_id,
+        base_url=rt.settings.base_url,
+        secret_key=rt.settings.secret_key,
+        lang="en" if lang == "en" else "zh-CN",
+        now=clock.now(),
+        respondent=respondent,
+    )
+    return Response(html, media_type=MediaType.HTML, headers={"Cache-Control": "no-store"})
+
+
+@post(
+    "/api/v1/campaigns/{campaign_id:uuid}/consents",
+    tags=["campaigns"],
+    summary="Record a guardian's consent or refusal",
+)
+async def consent_record(
+    campaign_id: FromPath[uuid.UUID],
+    data: JSONBody[campaigns.ConsentIn],
+    db: Db,
+    staff: Staff,
+    clock: Now,
+) -> dict[str, str]:
+    row = await campaigns.record_consent(db, staff, campaign_id, data, now=clock.now())
+    return {"consent_id": str(row.id), "status": row.status}
+
+
+@get(
+    "/api/v1/campaigns/{campaign_id:uuid}/non-completers",
+    tags=["campaigns"],
+    summary="Targeted students without a submission (for follow-up; no results)",
+)
+async def campaign_non_completers(
+    campaign_id: FromPath[uuid.UUID], db: Db, staff: Staff, clock: Now
+) -> list[campaigns.NonCompleter]:
+    return await campaigns.non_completers(db, staff, campaign_id, now=clock.now())
+
+
+@get(
+    "/api/v1/coverage",
+    tags=["campaigns"],
+    summary="Coverage per class and school (district: one line per school)",
+)
+async def coverage_get(
+    db: Db,
+    staff: Staff,
+    clock: Now,
+    campaign_id: FromQuery[uuid.UUID | None] = None,
+) -> coverage.CoverageReport:
+    return await coverage.coverage(db, staff, campaign_id=campaign_id, now=clock.now())
+
+
+@post(
+    "/api/v1/schools/{school_code:str}/roster",
+    tags=["campaigns"],
+    status_code=200,
+    summary="Preview (apply=false) or import (apply=true) a roster CSV/XLSX file",
+)
+async def roster_upload(
+    school_code: FromPath[str],
+    data: Annotated[UploadFile, Body(media_type=RequestEncodingType.MULTI_PART)],
+    db: Db,
+    staff: Staff,
+    clock: Now,
+    apply: FromQuery[bool] = False,
+) -> Response[roster_import.RosterReport]:
+    suffix = Path(data.filename or "roster.csv").suffix.lower()
+    if suffix not in (".csv", ".txt", ".tsv", ".xlsx"):
+        raise BadRequest("upload a .csv or .xlsx file", code="unsupported_file")
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / f"roster{suffix}"
+        path.write_bytes(await data.read())
+        try:
+            report = await roster_import.import_roster(
+                db, school_code=school_code, path=path, apply=apply, now=clock.now(), user=staff
+            )
+        except RosterFileError as exc:
+            raise BadRequest(str(exc), code="unreadable_roster") from exc
+    return Response(report, status_code=422 if report.errors else 200)
+
+
+ROUTES = [
+    campaign_create,
+    campaign_slips,
+    consent_record,
+    campaign_non_completers,
+    coverage_get,
+    roster_upload,
+]

@@ -1,0 +1,204 @@
+"""School and district dashboards: coverage, tier counts (small cells suppressed), overdue
+tasks, staffing checks; for the district also escalations and incident reviews. Charts are
+inline SVG with the same numbers in tables. Exports: CSV and XLSX of coverage and task lists.
+Nothing here lists or orders students by score.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Response, get
+from litestar.di import NamedDependency
+from litestar.params import FromPath
+from litestar.response import Template
+
+from survey_service.campaigns import coverage
+from survey_service.cases import incidents
+from survey_service.clock import Clock
+from survey_service.db import AsyncSession
+from survey_service.errors import NotFound
+from survey_service.pages import _charts, _exports, _queries
+from survey_service.pages import _staff_session as ss
+from survey_service.pages._web import AnyRequest, local_time, request_language
+from survey_service.pages.i18n import TEXT, label
+
+Db = NamedDependency[AsyncSession]
+Now = NamedDependency[Clock]
+Sess = NamedDependency[ss.StaffSession]
+
+SCHOOL_ROLES = {"counsellor", "school_lead", "school_admin"}
+DISTRICT_ROLES = {"district_officer"}
+TIER_KEYS = ("red", "orange", "yellow", "green")
+
+
+def _pct(value: float) -> str:
+    return f"{round(value * 100)}%"
+
+
+def _funnel(t: dict[str, str], chart_id: str, counts: Any) -> Any:
+    return _charts.funnel(
+        chart_id,
+        t["funnel"],
+        f"{t['invited']} {counts.invited}, {t['consented']} {counts.consented}, "
+        f"{t['started']} {counts.started}, {t['submitted_n']} {counts.submitted}",
+        [
+            (t["invited"], counts.invited),
+            (t["consented"], counts.consented),
+            (t["started"], counts.started),
+            (t["submitted_n"], counts.submitted),
+        ],
+    )
+
+
+@get("/school")
+async def school_page(request: AnyRequest, sess: Sess, db: Db, clock: Now) -> Template:
+    user = ss.require(sess, SCHOOL_ROLES)
+    t = TEXT[request_language(request)]
+    now = clock.now()
+    report = await coverage.coverage(db, user, campaign_id=None, now=now)
+    school = report.schools[0] if report.schools else None
+    work = (await _queries.school_work(db, user, now=now)).get(school.school_id) if school else None
+    overdue = await _queries.open_tasks(db, user, now=now, overdue_only=True)
+    classes = report.classes
+    bars = _charts.bars(
+        "coverage-classes",
+        t["coverage_by_class"],
+        "; ".join(f"{c.class_name} {c.submitted}/{c.invited}" for c in classes),
+        [(c.class_name, c.submitted, c.invited) for c in classes],
+    )
+    return ss.page(
+        request,
+        "staff_school.html",
+        sess,
+        report=report,
+        school=school,
+        classes=classes,
+        work=work,
+        overdue=overdue,
+        bars=bars if classes else None,
+        funnel=_funnel(t, "funnel-school", school) if school and school.campaign_id else None,
+        tier_keys=TIER_KEYS,
+        pct=_pct,
+        label=label,
+        local_time=local_time,
+    )
+
+
+class _Totals:
+    def __init__(self, schools: list[coverage.SchoolCoverage]) -> None:
+        self.invited = sum(s.invited for s in schools)
+        self.consented = sum(s.consented for s in schools)
+        self.started = sum(s.started for s in schools)
+        self.submitted = sum(s.submitted for s in schools)
+        self.refused = sum(s.refused for s in schools)
+
+
+@get("/district")
+async def district_page(request: AnyRequest, sess: Sess, db: Db, clock: Now) -> Template:
+    user = ss.require(sess, DISTRICT_ROLES)
+    lang = request_language(request)
+    t = TEXT[lang]
+    now = clock.now()
+    report = await coverage.coverage(db, user, campaign_id=None, now=now)
+    work = await _queries.school_work(db, user, now=now)
+    escalated = await _queries.escalations(db, user, now=now)
+    reviews = await incidents.list_incidents(db, user, now=now)
+    names = {s.school_id: s.school_name for s in report.schools}
+    bars = _charts.bars(
+        "coverage-schools",
+        t["coverage_by_school"],
+        "; ".join(f"{s.school_name} {s.submitted}/{s.invited}" for s in report.schools),
+        [(s.school_code, s.submitted, s.invited) for s in report.schools],
+    )
+    return ss.page(
+        request,
+        "staff_district.html",
+        sess,
+        report=report,
+        work=work,
+        escalated=escalated,
+        reviews=reviews,
+        school_names=names,
+        bars=bars if report.schools else None,
+        funnel=_funnel(t, "funnel-district", _Totals(report.schools)),
+        tier_keys=TIER_KEYS,
+        now=now,
+        pct=_pct,
+        label=label,
+        local_time=local_time,
+    )
+
+
+EXPORTS = {"coverage.csv", "coverage.xlsx", "tasks.csv", "tasks.xlsx"}
+
+
+@get("/exports/{name:str}")
+async def export(
+    request: AnyRequest, name: FromPath[str], sess: Sess, db: Db, clock: Now
+) -> Response[bytes]:
+    """Coverage per class (school) or per school (district), or the open-task list by due
+    time; CSV or XLSX. Student names appear only in a school's own task list."""
+    user = ss.require(sess, SCHOOL_ROLES | DISTRICT_ROLES)
+    if name not in EXPORTS:
+        raise NotFound("No such export", code="export_not_found")
+    what, fmt = name.split(".")
+    lang = request_language(request)
+    t = TEXT[lang]
+    now = clock.now()
+    district = user.role == "district_officer"
+    if what == "coverage":
+        report = await coverage.coverage(db, user, campaign_id=None, now=now)
+        counts = [t["invited"], t["consented"], t["refused"], t["started"], t["submitted_n"]]
+        if district:
+            header = [t["school"], t["campaign"], *counts, t["rate"]]
+            rows: list[list[Any]] = [
+                [
+                    s.school_name,
+                    s.campaign_name or "",
+                    s.invited,
+                    s.consented,
+                    s.refused,
+                    s.started,
+                    s.submitted,
+                    s.coverage,
+                ]
+                for s in report.schools
+            ]
+        else:
+            header = [t["grade_class"], t["col_class"], *counts, t["rate"]]
+            rows = [
+                [
+                    c.grade,
+                    c.class_name,
+                    c.invited,
+                    c.consented,
+                    c.refused,
+                    c.started,
+                    c.submitted,
+                    c.coverage,
+                ]
+                for c in report.classes
+            ]
+        return _exports.download("coverage", fmt, t["coverage"], header, rows)
+    tasks = await _queries.open_tasks(db, user, now=now)
+    header = [t["col_school"], t["grade_class"], t["col_class"]]
+    if not district:
+        header.append(t["col_student"])
+    header += [t["task"], t["assignee"], t["due"], t["overdue"]]
+    rows = []
+    for r in tasks:
+        row: list[Any] = [r.school_name, r.grade, r.class_name]
+        if not district:
+            row.append(r.student_name)
+        row += [
+            label("task", r.kind, lang),
+            label("role", r.assignee_role, lang),
+            local_time(r.due_at),
+            t["yes"] if r.overdue else t["no"],
+        ]
+        rows.append(row)
+    return _exports.download("tasks", fmt, t["tasks"], header, rows)
+
+
+ROUTES: list[Any] = [school_page, district_page, export]

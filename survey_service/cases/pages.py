@@ -1,0 +1,450 @@
+"""Case pages: the counsellor's queue, the case and the student's file with actions, and the
+crisis plan (一生一策).
+
+Thin handlers: each reads through the audited service functions (``cases``, ``student_file``,
+``plans``) or the read-only ``_queries``, and each form post calls one service function and
+redirects back (post, redirect, get). What a role sees follows ``triage.can_see``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import uuid
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from litestar import get, post
+from litestar.di import NamedDependency
+from litestar.params import FromPath, URLEncodedBody
+from litestar.response import Redirect, Template
+
+import triage
+from survey_service.accounts.access import CARE_STAFF
+from survey_service.cases import care_group, plans, referrals, student_file
+from survey_service.cases import service as cases
+from survey_service.cases import workflow as case_workflow
+from survey_service.clock import Clock
+from survey_service.db import AsyncSession
+from survey_service.errors import Conflict, NotFound, Unprocessable
+from survey_service.pages import _queries
+from survey_service.pages import _staff_session as ss
+from survey_service.pages._web import (
+    AnyRequest,
+    lines,
+    local_date,
+    local_time,
+    parse_local,
+    redirect,
+    request_language,
+    safe_next,
+    school_year_of,
+    time_left,
+)
+from survey_service.pages.i18n import label
+from survey_service.schemas import PlanOut
+from survey_service.services.runtime import Runtime
+
+Db = NamedDependency[AsyncSession]
+Rt = NamedDependency[Runtime]
+Now = NamedDependency[Clock]
+Sess = NamedDependency[ss.StaffSession]
+Form = URLEncodedBody[dict[str, str]]
+
+QUEUE_ROLES = {"counsellor", "school_lead", "district_officer"}
+SOON_DAYS = 14  # tasks due later than this are folded away on the case page
+TIERS = ("red", "orange", "yellow")
+
+
+def _see(role: str, part: str) -> bool:
+    try:
+        return triage.can_see(role, part)  # type: ignore[arg-type]
+    except triage.CareGroupError:
+        return False
+
+
+# --- the queue ---------------------------------------------------------------------------
+
+
+@get("/queue")
+async def queue(request: AnyRequest, sess: Sess, db: Db, clock: Now) -> Template:
+    """Active cases by deadline then tier; filters by class, tier and state; never by score."""
+    user = ss.require(sess, QUEUE_ROLES)
+    lang = request_language(request)
+    now = clock.now()
+    rows = (await cases.list_cases(db, user, now=now)).items
+    q = request.query_params
+    class_id, tier, state = q.get("class", ""), q.get("tier", ""), q.get("state", "")
+    classes = sorted(
+        {(r.student.grade, r.student.class_name, str(r.student.class_id)) for r in rows}
+    )
+    for k in await _queries.school_classes(db, user):
+        classes.append((k.grade, k.name, str(k.id)))
+    classes = sorted(set(classes))
+    shown = [
+        r
+        for r in rows
+        if (not class_id or str(r.student.class_id) == class_id)
+        and (not tier or r.tier == tier)
+        and (not state or r.status == state)
+    ]
+    items = []
+    for r in shown:
+        left, overdue = time_left(r.deadline or r.acknowledge_by, now, lang)
+        items.append({"row": r, "left": left, "overdue": overdue})
+    return ss.page(
+        request,
+        "staff_queue.html",
+        sess,
+        items=items,
+        total=len(rows),
+        classes=classes,
+        tiers=TIERS,
+        states=[s for s in triage.CASE_STATES if s != "closed"],
+        f_class=class_id,
+        f_tier=tier,
+        f_state=state,
+        district=user.role == "district_officer",
+        label=label,
+        local_time=local_time,
+    )
+
+
+# --- the case and the student's file -------------------------------------------------------
+
+
+def _timeline(entries: list[student_file.FileEntry], now: datetime) -> list[tuple[str, list[Any]]]:
+    """What happened, newest first, grouped by school year (open tasks not yet due are listed
+    with the tasks, not here)."""
+    years: dict[str, list[Any]] = {}
+    for entry in sorted(entries, key=lambda e: e.at, reverse=True):
+        if entry.kind == "task" and entry.summary.get("status") == "open" and entry.at > now:
+            continue
+        years.setdefault(school_year_of(entry.at), []).append(entry)
+    return list(years.items())
+
+
+async def _plan(
+    db: AsyncSession, sess: ss.StaffSession, student_id: uuid.UUID, now: datetime
+) -> PlanOut | None:
+    if not _see(sess.user.role, "plan") or sess.user.role not in CARE_STAFF | {"head_teacher"}:
+        return None
+    try:
+        return await plans.current_plan(db, sess.user, student_id, now=now)
+    except NotFound:
+        return None
+
+
+@get("/cases/{case_id:uuid}")
+async def case_page(
+    request: AnyRequest, case_id: FromPath[uuid.UUID], sess: Sess, db: Db, clock: Now
+) -> Template:
+    """The case: deadlines, reasons (counsellors), actions, tasks, history, care group, plan,
+    referrals, and the student's whole file below."""
+    user = ss.require(sess, QUEUE_ROLES)
+    lang = request_language(request)
+    now = clock.now()
+    detail = await cases.case_detail(db, user, case_id, now=now)
+    file = await student_file.student_file(db, user, detail.case.student.student_id, now=now)
+    members = await care_group.members(db, case_id)
+    names = await _queries.names(
+        db,
+        staff_ids=[m.staff_id for m in members if m.staff_id],
+        guardian_ids=[m.guardian_id for m in members if m.guardian_id],
+        student_ids=[m.student_id for m in members if m.student_id],
+    )
+    case = detail.case
+    allowed = [
+        a
+        for a in triage.allowed_actions(case.status)  # type: ignore[arg-type]
+        if user.role in triage.ACTION_ROLES.get(a, frozenset())
+    ]
+    ack_left, ack_overdue = time_left(case.acknowledge_by, now, lang)
+    soon = now + timedelta(days=SOON_DAYS)
+    tasks = [
+        {"task": t, "left": time_left(t.due_at, now, lang)}
+        for t in detail.tasks
+        if t.status != "open" or t.due_at <= soon
+    ]
+    later = [
+        {"task": t, "left": time_left(t.due_at, now, lang)}
+        for t in detail.tasks
+        if t.status == "open" and t.due_at > soon
+    ]
+    return ss.page(
+        request,
+        "staff_case.html",
+        sess,
+        detail=detail,
+        case=case,
+        file=file,
+        timeline=_timeline(file.entries, now),
+        members=members,
+        names=names,
+        plan=await _plan(db, sess, file.student_id, now),
+        referrals=await _queries.case_referrals(db, case_id),
+        state_actions=[a for a in allowed if a not in {"acknowledge", "close", "refer"}],
+        can_close="close" in allowed,
+        can_refer="refer" in allowed or user.role in CARE_STAFF,
+        can_ack=case.status == "open" and user.role in cases.CASE_ACKNOWLEDGERS,
+        can_act=user.role in CARE_STAFF,
+        ack_left=ack_left,
+        ack_overdue=ack_overdue,
+        tasks=tasks,
+        later=later,
+        see_reasons=_see(user.role, "reasons"),
+        see_scores=_see(user.role, "scores"),
+        see_notes=_see(user.role, "talk_notes"),
+        record_kinds=sorted(case_workflow.RECORD_KINDS),
+        stages=triage.REFERRAL_STAGES,
+        label=label,
+        local_time=local_time,
+        local_date=local_date,
+    )
+
+
+@get("/students/{student_id:uuid}")
+async def file_page(
+    request: AnyRequest, student_id: FromPath[uuid.UUID], sess: Sess, db: Db, clock: Now
+) -> Template:
+    """The student's file (一人一档) across years; what shows depends on the role."""
+    user = ss.require(sess, student_file.FILE_READERS)
+    now = clock.now()
+    file = await student_file.student_file(db, user, student_id, now=now)
+    open_cases = [
+        e.summary for e in file.entries if e.kind == "case" and e.summary.get("status") != "closed"
+    ]
+    upcoming = sorted(
+        (e for e in file.entries if e.kind == "task" and e.summary.get("status") == "open"),
+        key=lambda e: e.at,
+    )
+    return ss.page(
+        request,
+        "staff_file.html",
+        sess,
+        file=file,
+        timeline=_timeline(file.entries, now),
+        open_cases=open_cases,
+        upcoming=upcoming,
+        now=now,
+        plan=await _plan(db, sess, student_id, now),
+        can_edit_plan=user.role in CARE_STAFF,
+        can_open_cases=user.role in QUEUE_ROLES,
+        see_reasons=_see(user.role, "reasons"),
+        see_scores=_see(user.role, "scores"),
+        see_notes=_see(user.role, "talk_notes"),
+        label=label,
+        local_time=local_time,
+        local_date=local_date,
+    )
+
+
+def _back_to_case(case_id: uuid.UUID, anchor: str = "") -> Redirect:
+    return redirect(f"/staff/cases/{case_id}?done=done_ok{anchor}")
+
+
+@post("/cases/{case_id:uuid}/acknowledge", status_code=303)
+async def case_acknowledge(
+    case_id: FromPath[uuid.UUID], data: Form, sess: Sess, db: Db, clock: Now
+) -> Redirect:
+    await cases.acknowledge(db, sess.user, case_id, note=data.get("note") or None, now=clock.now())
+    return _back_to_case(case_id)
+
+
+@post("/cases/{case_id:uuid}/action", status_code=303)
+async def case_action(
+    case_id: FromPath[uuid.UUID], data: Form, sess: Sess, db: Db, clock: Now
+) -> Redirect:
+    await case_workflow.apply_action(
+        db,
+        sess.user,
+        case_id,
+        action=data.get("action", ""),
+        note=data.get("note") or None,
+        now=clock.now(),
+    )
+    return _back_to_case(case_id)
+
+
+@post("/cases/{case_id:uuid}/records", status_code=303)
+async def case_record(
+    case_id: FromPath[uuid.UUID], data: Form, sess: Sess, db: Db, clock: Now
+) -> Redirect:
+    await case_workflow.add_record(
+        db,
+        sess.user,
+        case_id,
+        kind=data.get("kind", ""),
+        summary=data.get("summary", ""),
+        at=parse_local(data.get("at")),
+        now=clock.now(),
+    )
+    return redirect(safe_next(data.get("next"), f"/staff/cases/{case_id}") + "?done=done_ok")
+
+
+@post("/cases/{case_id:uuid}/refer", status_code=303)
+async def case_refer(
+    case_id: FromPath[uuid.UUID], data: Form, sess: Sess, db: Db, rt: Rt, clock: Now
+) -> Redirect:
+    """Record the referral (and its follow-up task); the case moves to ``referred`` when its
+    state allows it."""
+    now = clock.now()
+    await referrals.refer(
+        db,
+        rt,
+        sess.user,
+        case_id,
+        hospital=data.get("hospital", ""),
+        note=data.get("note") or None,
+        now=now,
+    )
+    if sess.user.role in triage.ACTION_ROLES["refer"]:
+        # A state that does not allow it (already referred) refuses before writing anything.
+        with contextlib.suppress(Conflict):
+            await case_workflow.apply_action(
+                db, sess.user, case_id, action="refer", note=data.get("note") or None, now=now
+            )
+    return _back_to_case(case_id)
+
+
+@post("/referrals/{referral_id:uuid}/advance", status_code=303)
+async def referral_advance(
+    referral_id: FromPath[uuid.UUID], data: Form, sess: Sess, db: Db, rt: Rt, clock: Now
+) -> Redirect:
+    referral = await referrals.advance(
+        db,
+        rt,
+        sess.user,
+        referral_id,
+        stage=data.get("stage", ""),
+        feedback=data.get("feedback") or None,
+        now=clock.now(),
+    )
+    return _back_to_case(referral.case_id)
+
+
+@post("/tasks/{task_id:uuid}/complete", status_code=303)
+async def task_complete(
+    task_id: FromPath[uuid.UUID], data: Form, sess: Sess, db: Db, clock: Now
+) -> Redirect:
+    task = await case_workflow.complete_task(
+        db, sess.user, task_id, note=data.get("note") or None, now=clock.now()
+    )
+    return redirect(safe_next(data.get("next"), f"/staff/cases/{task.case_id}") + "?done=done_ok")
+
+
+# --- the crisis plan (一生一策) -------------------------------------------------------------
+
+
+def _plan_form(plan: PlanOut | None) -> dict[str, str]:
+    if plan is None:
+        return {
+            "warning_signs": "",
+            "coping_steps": "",
+            "means_safety": "",
+            "contacts": "12356 心理援助热线，hotline，12356",
+            "review_on": "",
+        }
+    content = plan.content
+    return {
+        "warning_signs": "\n".join(content.get("warning_signs", [])),
+        "coping_steps": "\n".join(content.get("coping_steps", [])),
+        "means_safety": "\n".join(content.get("means_safety", [])),
+        "contacts": "\n".join(
+            f"{c['name']}，{c['relation']}，{c['phone']}" for c in content.get("contacts", [])
+        ),
+        "review_on": plan.review_on.isoformat(),
+    }
+
+
+@get("/students/{student_id:uuid}/plan")
+async def plan_form(
+    request: AnyRequest, student_id: FromPath[uuid.UUID], sess: Sess, db: Db, clock: Now
+) -> Template:
+    ss.require(sess, CARE_STAFF)
+    now = clock.now()
+    file = await student_file.student_file(db, sess.user, student_id, now=now)
+    plan = await _plan(db, sess, student_id, now)
+    return ss.page(
+        request,
+        "staff_plan.html",
+        sess,
+        file=file,
+        plan=plan,
+        form=_plan_form(plan),
+        error=None,
+    )
+
+
+def _contacts(text: str) -> list[dict[str, str]]:
+    out = []
+    for line in lines(text):
+        parts = [p.strip() for p in line.replace("，", ",").split(",")]
+        if len(parts) != 3:
+            raise Unprocessable(
+                f"contacts: write name, relation, phone on each line (got {line!r})",
+                code="invalid_plan",
+            )
+        out.append({"name": parts[0], "relation": parts[1], "phone": parts[2]})
+    return out
+
+
+@post("/students/{student_id:uuid}/plan", status_code=303)
+async def plan_save(
+    request: AnyRequest,
+    student_id: FromPath[uuid.UUID],
+    data: Form,
+    sess: Sess,
+    db: Db,
+    clock: Now,
+) -> Template | Redirect:
+    """Save a new version of the plan; an invalid plan comes back with the message and the
+    text as typed (the service stores nothing then)."""
+    now = clock.now()
+    try:
+        review_on = date.fromisoformat(data.get("review_on", "").strip())
+    except ValueError:
+        review_on = None
+    try:
+        if review_on is None:
+            raise Unprocessable("review_on: give the date of the next review", code="invalid_plan")
+        await plans.save_plan(
+            db,
+            sess.user,
+            student_id,
+            content={
+                "warning_signs": lines(data.get("warning_signs")),
+                "coping_steps": lines(data.get("coping_steps")),
+                "means_safety": lines(data.get("means_safety")),
+                "contacts": _contacts(data.get("contacts", "")),
+            },
+            review_on=review_on,
+            now=now,
+        )
+    except Unprocessable as exc:
+        file = await student_file.student_file(db, sess.user, student_id, now=now)
+        return ss.page(
+            request,
+            "staff_plan.html",
+            sess,
+            status=422,
+            file=file,
+            plan=await _plan(db, sess, student_id, now),
+            form={k: data.get(k, "") for k in _plan_form(None)},
+            error=exc.detail,
+        )
+    return redirect(f"/staff/students/{student_id}?done=plan_saved")
+
+
+ROUTES: list[Any] = [
+    queue,
+    case_page,
+    file_page,
+    case_acknowledge,
+    case_action,
+    case_record,
+    case_refer,
+    referral_advance,
+    task_complete,
+    plan_form,
+    plan_save,
+]

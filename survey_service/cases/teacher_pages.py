@@ -1,0 +1,107 @@
+"""The head teacher's page: completion of their classes, students of theirs under care with
+what is asked of them, and a form to report an observation. Never answers, scores or reasons.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from litestar import get, post
+from litestar.di import NamedDependency
+from litestar.params import URLEncodedBody
+from litestar.response import Redirect, Template
+
+from survey_service.cases import observations
+from survey_service.cases import workflow as case_workflow
+from survey_service.clock import Clock
+from survey_service.db import AsyncSession
+from survey_service.errors import Unprocessable
+from survey_service.pages import _queries
+from survey_service.pages import _staff_session as ss
+from survey_service.pages._web import (
+    AnyRequest,
+    local_time,
+    parse_local,
+    redirect,
+    request_language,
+    time_left,
+)
+from survey_service.pages.i18n import LABELS, label
+from survey_service.services.runtime import Runtime
+
+Db = NamedDependency[AsyncSession]
+Rt = NamedDependency[Runtime]
+Now = NamedDependency[Clock]
+Sess = NamedDependency[ss.StaffSession]
+Form = URLEncodedBody[dict[str, str]]
+
+HEAD = {"head_teacher"}
+
+
+@get("/class")
+async def class_page(request: AnyRequest, sess: Sess, db: Db, clock: Now) -> Template:
+    user = ss.require(sess, HEAD)
+    lang = request_language(request)
+    now = clock.now()
+    completion = await _queries.class_completion(db, user, now=now)
+    care = await _queries.pupils_under_care(db, user, now=now)
+    due = {t.task_id: time_left(t.due_at, now, lang) for pupil in care for t in pupil.tasks}
+    return ss.page(
+        request,
+        "staff_class.html",
+        sess,
+        completion=completion,
+        care=care,
+        due=due,
+        pupils=[p for c in completion for p in c.pupils],
+        severities=observations.SEVERITIES,
+        obs_kinds=list(LABELS["obs_kind"]),
+        label=label,
+        local_time=local_time,
+    )
+
+
+def _uuid(value: str | None, field: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(value or "")
+    except ValueError as exc:
+        raise Unprocessable(f"{field}: choose one", code=f"invalid_{field}") from exc
+
+
+@post("/class/observations", status_code=303)
+async def report(data: Form, sess: Sess, db: Db, rt: Rt, clock: Now) -> Redirect:
+    """Report an observation; the head teacher learns that the counsellor was told, no tier."""
+    ss.require(sess, HEAD)
+    outcome = await observations.report_observation(
+        db,
+        rt,
+        sess.user,
+        student_id=_uuid(data.get("student_id"), "student"),
+        kind=data.get("kind", ""),
+        severity=data.get("severity", ""),
+        note=data.get("note") or None,
+        observed_at=parse_local(data.get("observed_at")),
+        now=clock.now(),
+    )
+    done = "obs_done_case" if outcome.case_id is not None else "obs_done"
+    return redirect(f"/staff/class?done={done}")
+
+
+@post("/class/talks", status_code=303)
+async def talk(data: Form, sess: Sess, db: Db, clock: Now) -> Redirect:
+    """Record a one-to-one talk on a case of a student of the head teacher's class."""
+    ss.require(sess, HEAD)
+    await case_workflow.add_record(
+        db,
+        sess.user,
+        _uuid(data.get("case_id"), "case"),
+        kind="talk",
+        summary=data.get("summary", ""),
+        at=parse_local(data.get("at")),
+        now=clock.now(),
+    )
+    return redirect("/staff/class?done=done_ok")
+
+
+ROUTES: list[Any] = [class_page, report, talk]

@@ -1,0 +1,78 @@
+"""School settings endpoints: the school calendar per school year, the on-call rota."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import msgspec
+from litestar import get, put
+from litestar.di import NamedDependency
+from litestar.params import FromPath, JSONBody
+
+from survey_service.clock import Clock
+from survey_service.db import AsyncSession, StaffUser
+from survey_service.notifications import on_call
+from survey_service.schools import calendars
+
+
+class CalendarOut(msgspec.Struct, frozen=True):
+    school_code: str
+    label: str
+    first_day: str
+    last_day: str
+    updated_at: datetime
+
+
+@put(
+    "/api/v1/schools/{school_code:str}/calendars/{label:str}",
+    tags=["schools"],
+    status_code=200,
+    summary="Set a school year's calendar (terms, exams, holidays, 调休)",
+)
+async def calendar_put(
+    school_code: FromPath[str],
+    label: FromPath[str],
+    data: JSONBody[calendars.CalendarDocument],
+    db: NamedDependency[AsyncSession],
+    staff: NamedDependency[StaffUser],
+    clock: NamedDependency[Clock],
+) -> CalendarOut:
+    row = await calendars.put_calendar(db, staff, school_code, label, data, now=clock.now())
+    return CalendarOut(
+        school_code=school_code,
+        label=row.label,
+        first_day=row.first_day.isoformat(),
+        last_day=row.last_day.isoformat(),
+        updated_at=row.updated_at,
+    )
+
+
+@get(
+    "/api/v1/schools/{school_code:str}/on-call",
+    tags=["schools"],
+    summary="The school's on-call rota for suicide-pathway cases outside school hours",
+)
+async def on_call_get(
+    school_code: FromPath[str], db: NamedDependency[AsyncSession], staff: NamedDependency[StaffUser]
+) -> on_call.OnCallOut:
+    return await on_call.get_on_call(db, staff, school_code)
+
+
+@put(
+    "/api/v1/schools/{school_code:str}/on-call",
+    tags=["schools"],
+    status_code=200,
+    summary="Set the school's on-call rota (who, which channel, which hours)",
+)
+async def on_call_put(
+    school_code: FromPath[str],
+    data: JSONBody[dict[str, Any]],
+    db: NamedDependency[AsyncSession],
+    staff: NamedDependency[StaffUser],
+    clock: NamedDependency[Clock],
+) -> on_call.OnCallOut:
+    return await on_call.put_on_call(db, staff, school_code, data, now=clock.now())
+
+
+ROUTES = [calendar_put, on_call_get, on_call_put]
