@@ -62,3 +62,19 @@ async def case_in_scope(
     elif user.school_id != case.school_id:
         raise NotFound("No such case", code="case_not_found")
     return case
+
+
+async def schools_in_scope(db: AsyncSession, user: StaffUser) -> list[School]:
+    """The schools the caller's reads cover: a district officer's district (by school code),
+    else the caller's own school; an account with neither sees none."""
+    if user.role == "district_officer":
+        return list(
+            (
+                await db.scalars(
+                    select(School)
+                    .where(School.district_id == user.district_id)
+                    .order_by(School.code)
+                )
+            ).all()
+        )
+    return [await db.get_one(School, user.school_id)] if user.school_id else []

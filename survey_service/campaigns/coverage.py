@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 import msgspec
 from sqlalchemy import select
 
-from survey_service.accounts.access import require_role
+from survey_service.accounts.access import require_role, schools_in_scope
 from survey_service.campaigns.service import consent_needed, targets
 from survey_service.db import (
     AsyncSession,
@@ -160,18 +160,7 @@ async def coverage(
 ) -> CoverageReport:
     """Coverage of one campaign, or of each school's latest campaign in the caller's scope."""
     require_role(user, READERS, "read coverage")
-    if user.role == "district_officer":
-        schools = list(
-            (
-                await db.scalars(
-                    select(School)
-                    .where(School.district_id == user.district_id)
-                    .order_by(School.code)
-                )
-            ).all()
-        )
-    else:
-        schools = [await db.get_one(School, user.school_id)] if user.school_id else []
+    schools = await schools_in_scope(db, user)
     by_id = {s.id: s for s in schools}
     campaigns: list[Campaign] = []
     if campaign_id is not None:

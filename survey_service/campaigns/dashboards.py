@@ -13,12 +13,12 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath
 from litestar.response import Template
 
-from survey_service.campaigns import coverage
+from survey_service.campaigns import coverage, reads
 from survey_service.cases import incidents
 from survey_service.clock import Clock
 from survey_service.db import AsyncSession
 from survey_service.errors import NotFound
-from survey_service.pages import _charts, _exports, _queries
+from survey_service.pages import _charts, _exports
 from survey_service.pages import _staff_session as ss
 from survey_service.pages._web import AnyRequest, local_time, request_language
 from survey_service.pages.i18n import TEXT, label
@@ -58,8 +58,8 @@ async def school_page(request: AnyRequest, sess: Sess, db: Db, clock: Now) -> Te
     now = clock.now()
     report = await coverage.coverage(db, user, campaign_id=None, now=now)
     school = report.schools[0] if report.schools else None
-    work = (await _queries.school_work(db, user, now=now)).get(school.school_id) if school else None
-    overdue = await _queries.open_tasks(db, user, now=now, overdue_only=True)
+    work = (await reads.school_work(db, user, now=now)).get(school.school_id) if school else None
+    overdue = await reads.open_tasks(db, user, now=now, overdue_only=True)
     classes = report.classes
     bars = _charts.bars(
         "coverage-classes",
@@ -101,8 +101,8 @@ async def district_page(request: AnyRequest, sess: Sess, db: Db, clock: Now) -> 
     t = TEXT[lang]
     now = clock.now()
     report = await coverage.coverage(db, user, campaign_id=None, now=now)
-    work = await _queries.school_work(db, user, now=now)
-    escalated = await _queries.escalations(db, user, now=now)
+    work = await reads.school_work(db, user, now=now)
+    escalated = await reads.escalations(db, user, now=now)
     reviews = await incidents.list_incidents(db, user, now=now)
     names = {s.school_id: s.school_name for s in report.schools}
     bars = _charts.bars(
@@ -181,7 +181,7 @@ async def export(
                 for c in report.classes
             ]
         return _exports.download("coverage", fmt, t["coverage"], header, rows)
-    tasks = await _queries.open_tasks(db, user, now=now)
+    tasks = await reads.open_tasks(db, user, now=now)
     header = [t["col_school"], t["grade_class"], t["col_class"]]
     if not district:
         header.append(t["col_student"])

@@ -2,7 +2,7 @@
 crisis plan (一生一策).
 
 Thin handlers: each reads through the audited service functions (``cases``, ``student_file``,
-``plans``) or the read-only ``_queries``, and each form post calls one service function and
+``plans``) or the read-only ``reads``, and each form post calls one service function and
 redirects back (post, redirect, get). What a role sees follows ``triage.can_see``.
 """
 
@@ -20,13 +20,12 @@ from litestar.response import Redirect, Template
 
 import triage
 from survey_service.accounts.access import CARE_STAFF
-from survey_service.cases import care_group, plans, referrals, student_file
+from survey_service.cases import care_group, plans, reads, referrals, student_file
 from survey_service.cases import service as cases
 from survey_service.cases import workflow as case_workflow
 from survey_service.clock import Clock
 from survey_service.db import AsyncSession
 from survey_service.errors import Conflict, NotFound, Unprocessable
-from survey_service.pages import _queries
 from survey_service.pages import _staff_session as ss
 from survey_service.pages._web import (
     AnyRequest,
@@ -77,7 +76,7 @@ async def queue(request: AnyRequest, sess: Sess, db: Db, clock: Now) -> Template
     classes = sorted(
         {(r.student.grade, r.student.class_name, str(r.student.class_id)) for r in rows}
     )
-    for k in await _queries.school_classes(db, user):
+    for k in await reads.school_classes(db, user):
         classes.append((k.grade, k.name, str(k.id)))
     classes = sorted(set(classes))
     shown = [
@@ -146,7 +145,7 @@ async def case_page(
     detail = await cases.case_detail(db, user, case_id, now=now)
     file = await student_file.student_file(db, user, detail.case.student.student_id, now=now)
     members = await care_group.members(db, case_id)
-    names = await _queries.names(
+    names = await reads.names(
         db,
         staff_ids=[m.staff_id for m in members if m.staff_id],
         guardian_ids=[m.guardian_id for m in members if m.guardian_id],
@@ -181,7 +180,7 @@ async def case_page(
         members=members,
         names=names,
         plan=await _plan(db, sess, file.student_id, now),
-        referrals=await _queries.case_referrals(db, case_id),
+        referrals=await reads.case_referrals(db, case_id),
         state_actions=[a for a in allowed if a not in {"acknowledge", "close", "refer"}],
         can_close="close" in allowed,
         can_refer="refer" in allowed or user.role in CARE_STAFF,

@@ -12,12 +12,11 @@ from litestar.di import NamedDependency
 from litestar.params import URLEncodedBody
 from litestar.response import Redirect, Template
 
-from survey_service.cases import observations
+from survey_service.cases import observations, reads
 from survey_service.cases import workflow as case_workflow
 from survey_service.clock import Clock
 from survey_service.db import AsyncSession
 from survey_service.errors import Unprocessable
-from survey_service.pages import _queries
 from survey_service.pages import _staff_session as ss
 from survey_service.pages._web import (
     AnyRequest,
@@ -44,8 +43,8 @@ async def class_page(request: AnyRequest, sess: Sess, db: Db, clock: Now) -> Tem
     user = ss.require(sess, HEAD)
     lang = request_language(request)
     now = clock.now()
-    completion = await _queries.class_completion(db, user, now=now)
-    care = await _queries.pupils_under_care(db, user, now=now)
+    completion = await reads.class_completion(db, user, now=now)
+    care = await reads.pupils_under_care(db, user, now=now)
     due = {t.task_id: time_left(t.due_at, now, lang) for pupil in care for t in pupil.tasks}
     return ss.page(
         request,

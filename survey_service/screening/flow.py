@@ -21,9 +21,9 @@ from sqlalchemy import select
 from instruments import Instrument
 from survey_service.db import AccessCode, AsyncSession, Campaign, School, ScreeningSession, Student
 from survey_service.errors import BadRequest
-from survey_service.pages import _queries
 from survey_service.pages._web import AnyRequest, secret_cookie, sign, unsign
 from survey_service.schemas import HelpContact, InstrumentOut, SubmissionRequest
+from survey_service.screening import reads
 from survey_service.screening import service as screening
 from survey_service.screening.help_contacts import help_contacts
 from survey_service.screening.saved_answers import AUTHORITATIVE_SEQ, Stamp
@@ -205,7 +205,7 @@ async def _flow(
         battery=battery_out(rt, session, lang),
         saved={k: dict(v) for k, v in (session.partial_answers or {}).items()},
         contacts=help_contacts(school),
-        counsellors=await _queries.school_counsellors(db, school.id),
+        counsellors=await reads.school_counsellors(db, school.id),
         notice=needs_notice(campaign),
         version=session.answers_version or 0,
         respondent=session.respondent,

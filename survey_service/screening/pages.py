@@ -21,7 +21,6 @@ from litestar.response import Redirect, Template
 from survey_service.clock import Clock
 from survey_service.db import AsyncSession
 from survey_service.errors import BadRequest, ServiceError
-from survey_service.pages import _queries
 from survey_service.pages._web import (
     SECURITY_HEADERS,
     AnyRequest,
@@ -32,6 +31,7 @@ from survey_service.pages._web import (
 )
 from survey_service.pages.i18n import LANGUAGES, TEXT
 from survey_service.screening import flow as flow_
+from survey_service.screening import reads
 from survey_service.screening.help_contacts import help_contacts
 from survey_service.services.runtime import Runtime
 
@@ -348,10 +348,10 @@ async def thanks(
         # The guardian's thank-you is the same whatever the result: it never hints at the
         # student's tier (a red case may come from the student's own answers).
         return _page(request, "student_thanks.html", lang, flow, urgent=False, support=False)
-    urgent = await _queries.session_needs_urgent_help(db, flow.session_id)
+    urgent = await reads.session_needs_urgent_help(db, flow.session_id)
     # Red, or the suicide pathway from the submission or the saved answers: the help contacts
     # come first on the page (never a score, band or tier).
-    support = urgent or await _queries.session_on_suicide_pathway(db, flow.session_id)
+    support = urgent or await reads.session_on_suicide_pathway(db, flow.session_id)
     return _page(request, "student_thanks.html", lang, flow, urgent=urgent, support=support)
 
 

@@ -1,0 +1,265 @@
+"""Reads for the school and district dashboards: open tasks, each school's work and
+timeliness, escalations. Counts and deadlines; individual students only where the role may
+see them (audited); nothing ordered by a score.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import Counter
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+
+from survey_service.accounts.access import require_role, schools_in_scope
+from survey_service.cases.service import OPEN_STATES
+from survey_service.db import (
+    AsyncSession,
+    Case,
+    CaseTask,
+    School,
+    SchoolClass,
+    StaffUser,
+    Student,
+)
+from survey_service.errors import Forbidden
+from survey_service.services import audit
+
+DASHBOARD_ROLES = {"counsellor", "school_lead", "school_admin", "district_officer"}
+
+
+@dataclass(frozen=True)
+class TaskRow:
+    task_id: uuid.UUID
+    case_id: uuid.UUID
+    school_name: str
+    student_name: str
+    grade: int
+    class_name: str
+    kind: str
+    assignee_role: str | None
+    due_at: datetime
+    status: str
+    overdue: bool
+
+
+async def _scope_schools(db: AsyncSession, user: StaffUser) -> list[School]:
+    require_role(user, DASHBOARD_ROLES, "read dashboards")
+    if user.role != "district_officer" and user.school_id is None:
+        raise Forbidden("This account is not attached to a school", code="no_school")
+    return await schools_in_scope(db, user)
+
+
+async def open_tasks(
+    db: AsyncSession, user: StaffUser, *, now: datetime, overdue_only: bool = False
+) -> list[TaskRow]:
+    """Open tasks of active cases in the caller's scope, by due time (never by score). Audited."""
+    schools = {s.id: s for s in await _scope_schools(db, user)}
+    query = (
+        select(CaseTask, Case, Student, SchoolClass)
+        .join(Case, Case.id == CaseTask.case_id)
+        .join(Student, Student.id == Case.student_id)
+        .join(SchoolClass, SchoolClass.id == Student.class_id)
+        .where(
+            CaseTask.status == "open",
+            Case.status.in_(OPEN_STATES),
+            Case.school_id.in_(list(schools)),
+        )
+        .order_by(CaseTask.due_at)
+    )
+    if overdue_only:
+        query = query.where(CaseTask.due_at < now)
+    out = [
+        TaskRow(
+            t.id,
+            c.id,
+            schools[c.school_id].name,
+            s.name,
+            k.grade,
+            k.name,
+            t.kind,
+            t.assignee_role,
+            t.due_at,
+            t.status,
+            now > t.due_at,
+        )
+        for t, c, s, k in (await db.execute(query)).all()
+    ]
+    audit.record(
+        db,
+        actor_id=user.id,
+        actor_role=user.role,
+        action="tasks.list",
+        subject_type="case",
+        subject_ids=sorted({r.case_id for r in out}),
+        school_id=user.school_id,
+        now=now,
+    )
+    return out
+
+
+@dataclass(frozen=True)
+class SchoolWork:
+    """Counts only (no names): a district officer's view of a school's open work."""
+
+    school_id: uuid.UUID
+    open_cases: int
+    overdue_tasks: int
+    counsellors_full_time: int
+    counsellors_part_time: int
+    leads: int
+    classes_without_head: int
+    counselling_room: bool
+
+    @property
+    def cases_per_counsellor(self) -> float:
+        staff = self.counsellors_full_time + self.counsellors_part_time
+        return round(self.open_cases / staff, 1) if staff else float(self.open_cases)
+
+    @property
+    def checks(self) -> list[tuple[str, tuple[object, ...], bool]]:
+        """(i18n key, format args, ok?) for each staffing check."""
+        return [
+            (
+                "staff_counsellors",
+                (self.counsellors_full_time, self.counsellors_part_time),
+                self.counsellors_full_time >= 1,
+            ),
+            ("staff_leads", (self.leads,), self.leads >= 1),
+            (
+                "staff_classes_without_head",
+                (self.classes_without_head,),
+                self.classes_without_head == 0,
+            ),
+            ("staff_room", (), self.counselling_room),
+            (
+                "staff_cases_per_counsellor",
+                (self.cases_per_counsellor,),
+                self.counsellors_full_time + self.counsellors_part_time > 0
+                and self.cases_per_counsellor <= 30,
+            ),
+        ]
+
+
+async def school_work(
+    db: AsyncSession, user: StaffUser, *, now: datetime
+) -> dict[uuid.UUID, SchoolWork]:
+    """Open cases, overdue tasks and staffing per school in scope (aggregates only)."""
+    schools = await _scope_schools(db, user)
+    ids = [s.id for s in schools]
+    open_cases = Counter(
+        (
+            await db.scalars(
+                select(Case.school_id).where(Case.school_id.in_(ids), Case.status.in_(OPEN_STATES))
+            )
+        ).all()
+    )
+    overdue = Counter(
+        (
+            await db.scalars(
+                select(Case.school_id)
+                .join(CaseTask, CaseTask.case_id == Case.id)
+                .where(
+                    Case.school_id.in_(ids),
+                    Case.status.in_(OPEN_STATES),
+                    CaseTask.status == "open",
+                    CaseTask.due_at < now,
+                )
+            )
+        ).all()
+    )
+    staff = (
+        await db.scalars(
+            select(StaffUser).where(StaffUser.school_id.in_(ids), StaffUser.active.is_(True))
+        )
+    ).all()
+    headless = Counter(
+        (
+            await db.scalars(
+                select(SchoolClass.school_id).where(
+                    SchoolClass.school_id.in_(ids), SchoolClass.head_teacher_id.is_(None)
+                )
+            )
+        ).all()
+    )
+    out = {}
+    for school in schools:
+        mine = [u for u in staff if u.school_id == school.id]
+        counsellors = [u for u in mine if u.role == "counsellor"]
+        part = sum(1 for u in counsellors if u.part_time)
+        out[school.id] = SchoolWork(
+            school_id=school.id,
+            open_cases=open_cases.get(school.id, 0),
+            overdue_tasks=overdue.get(school.id, 0),
+            counsellors_full_time=len(counsellors) - part,
+            counsellors_part_time=part,
+            leads=sum(1 for u in mine if u.role == "school_lead"),
+            classes_without_head=headless.get(school.id, 0),
+            counselling_room=bool((school.counselling_room or "").strip()),
+        )
+    return out
+
+
+@dataclass(frozen=True)
+class Escalation:
+    case_id: uuid.UUID
+    school_name: str
+    grade: int
+    tier: str
+    status: str
+    escalation_level: int
+    opened_at: datetime
+    acknowledge_by: datetime
+
+
+async def escalations(db: AsyncSession, user: StaffUser, *, now: datetime) -> list[Escalation]:
+    """Active cases of the district that the escalation ladder moved up (level ≥ 1), by
+    acknowledge deadline. No names: the officer opens the case to act. Audited."""
+    require_role(user, {"district_officer"}, "read escalations")
+    rows = (
+        await db.execute(
+            select(Case, School, SchoolClass)
+            .join(School, School.id == Case.school_id)
+            .join(Student, Student.id == Case.student_id)
+            .join(SchoolClass, SchoolClass.id == Student.class_id)
+            .where(
+                School.district_id == user.district_id,
+                Case.status.in_(OPEN_STATES),
+                Case.escalation_level >= 1,
+            )
+            .order_by(Case.acknowledge_by)
+        )
+    ).all()
+    out = [
+        Escalation(
+            c.id,
+            s.name,
+            k.grade,
+            c.tier,
+            c.status,
+            c.escalation_level,
+            c.opened_at,
+            c.acknowledge_by,
+        )
+        for c, s, k in rows
+    ]
+    audit.record(
+        db,
+        actor_id=user.id,
+        actor_role=user.role,
+        action="cases.escalations",
+        subject_type="case",
+        subject_ids=[e.case_id for e in out],
+        school_id=None,
+        now=now,
+    )
+    return out
+
+
+async def school_names(db: AsyncSession, ids: list[uuid.UUID]) -> dict[uuid.UUID, str]:
+    if not ids:
+        return {}
+    return {
+        s.id: s.name for s in (await db.scalars(select(School).where(School.id.in_(ids)))).all()
+    }
