@@ -19,6 +19,7 @@ from survey_service.clock import Clock
 from survey_service.db import AsyncSession, StaffUser
 from survey_service.errors import BadRequest
 from survey_service.rosters import RosterFileError
+from survey_service.schemas import ConsentRecorded
 from survey_service.services.runtime import Runtime
 
 Db = NamedDependency[AsyncSession]
@@ -39,8 +40,7 @@ async def campaign_create(
     ``guardian_battery``, answered by each student's guardian), or no text in one of the
     campaign's languages without ``allow_language_fallback``. ``warnings`` lists unvalidated
     translations and allowed English fallbacks."""
-    campaign, warnings = await campaigns.create_campaign(db, rt, staff, data, now=clock.now())
-    return campaigns.campaign_out(campaign, warnings)
+    return await campaigns.create_campaign(db, rt, staff, data, now=clock.now())
 
 
 @post(
@@ -87,9 +87,8 @@ async def consent_record(
     db: Db,
     staff: Staff,
     clock: Now,
-) -> dict[str, str]:
-    row = await campaigns.record_consent(db, staff, campaign_id, data, now=clock.now())
-    return {"consent_id": str(row.id), "status": row.status}
+) -> ConsentRecorded:
+    return await campaigns.record_consent(db, staff, campaign_id, data, now=clock.now())
 
 
 @get(

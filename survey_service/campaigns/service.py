@@ -26,6 +26,7 @@ from survey_service.db import (
     Student,
 )
 from survey_service.errors import Conflict, NotFound, Unprocessable
+from survey_service.schemas import ConsentRecorded
 from survey_service.security import digest, new_access_code, normalize_access_code
 from survey_service.services import audit
 from survey_service.services.runtime import Runtime
@@ -115,7 +116,7 @@ def campaign_out(c: Campaign, warnings: list[CampaignWarning] | None = None) -> 
 
 async def create_campaign(
     db: AsyncSession, rt: Runtime, user: StaffUser, data: CampaignIn, *, now: datetime
-) -> tuple[Campaign, list[CampaignWarning]]:
+) -> CampaignOut:
     """Validate and create a campaign for the caller's school; return it with its warnings.
 
     Refused (422, nothing written) when a battery holds an instrument outside its age range for
@@ -232,7 +233,7 @@ async def create_campaign(
         )
         for w in validity.warnings
     ]
-    return campaign, warnings
+    return campaign_out(campaign, warnings)
 
 
 async def _student_ages(
@@ -426,7 +427,7 @@ async def record_consent(
     data: ConsentIn,
     *,
     now: datetime,
-) -> Consent:
+) -> ConsentRecorded:
     """Record (or change) a guardian's consent or refusal."""
     require_role(user, CONSENT_RECORDERS, "record consent")
     if data.status not in ("granted", "refused"):
@@ -452,7 +453,7 @@ async def record_consent(
         row.status, row.guardian_name = data.status, data.guardian_name
         row.recorded_by, row.recorded_at = user.id, now
     await db.flush()
-    return row
+    return ConsentRecorded(consent_id=row.id, status=row.status)
 
 
 class NonCompleter(msgspec.Struct, frozen=True):

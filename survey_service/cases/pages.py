@@ -77,7 +77,7 @@ async def queue(request: AnyRequest, sess: Sess, db: Db, clock: Now) -> Template
         {(r.student.grade, r.student.class_name, str(r.student.class_id)) for r in rows}
     )
     for k in await reads.school_classes(db, user):
-        classes.append((k.grade, k.name, str(k.id)))
+        classes.append((k.grade, k.name, str(k.class_id)))
     classes = sorted(set(classes))
     shown = [
         r

@@ -15,6 +15,7 @@ from sqlalchemy import select
 
 import triage
 from survey_service.accounts.access import require_role
+from survey_service.cases import views
 from survey_service.cases.service import OPEN_STATES
 from survey_service.db import (
     AccessCode,
@@ -30,33 +31,32 @@ from survey_service.db import (
     StaffUser,
     Student,
 )
+from survey_service.schemas import ClassRef, ReferralOut
 from survey_service.services import audit
 
 
-async def school_classes(db: AsyncSession, user: StaffUser) -> list[SchoolClass]:
+async def school_classes(db: AsyncSession, user: StaffUser) -> list[ClassRef]:
     """The classes of the caller's school (for filters); none for a district officer."""
     if user.school_id is None:
         return []
-    return list(
-        (
-            await db.scalars(
-                select(SchoolClass)
-                .where(SchoolClass.school_id == user.school_id)
-                .order_by(SchoolClass.grade, SchoolClass.name)
-            )
-        ).all()
-    )
+    rows = (
+        await db.scalars(
+            select(SchoolClass)
+            .where(SchoolClass.school_id == user.school_id)
+            .order_by(SchoolClass.grade, SchoolClass.name)
+        )
+    ).all()
+    return [ClassRef(class_id=k.id, grade=k.grade, name=k.name) for k in rows]
 
 
-async def case_referrals(db: AsyncSession, case_id: uuid.UUID) -> list[Referral]:
+async def case_referrals(db: AsyncSession, case_id: uuid.UUID) -> list[ReferralOut]:
     """A case's referrals; call only after the case was read through an audited service."""
-    return list(
-        (
-            await db.scalars(
-                select(Referral).where(Referral.case_id == case_id).order_by(Referral.sent_at)
-            )
-        ).all()
-    )
+    rows = (
+        await db.scalars(
+            select(Referral).where(Referral.case_id == case_id).order_by(Referral.sent_at)
+        )
+    ).all()
+    return [views.referral(r) for r in rows]
 
 
 async def names(

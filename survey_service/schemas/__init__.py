@@ -28,11 +28,14 @@ from survey_service.schemas._care import (
 )
 from survey_service.schemas._core import (
     AcknowledgeRequest,
+    CalendarOut,
     CaseDetail,
     CaseEventOut,
     CaseList,
     CaseOut,
     CaseTaskOut,
+    ClassRef,
+    ConsentRecorded,
     HelpContact,
     InstrumentOut,
     ItemOut,
@@ -54,6 +57,7 @@ from survey_service.schemas._core import (
 
 __all__ = [
     "AcknowledgeRequest",
+    "CalendarOut",
     "CaseActionRequest",
     "CaseDetail",
     "CaseEventOut",
@@ -61,6 +65,8 @@ __all__ = [
     "CaseOut",
     "CaseStateOut",
     "CaseTaskOut",
+    "ClassRef",
+    "ConsentRecorded",
     "HelpContact",
     "IncidentOut",
     "IncidentReportRequest",

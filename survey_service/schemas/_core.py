@@ -185,3 +185,28 @@ class SavedAnswers(msgspec.Struct, frozen=True):
     session_id: uuid.UUID
     answers: dict[str, dict[str, Any]]
     answers_version: int = 0
+
+
+class ClassRef(msgspec.Struct, frozen=True):
+    """A class of a school, for filters and pickers."""
+
+    class_id: uuid.UUID
+    grade: int
+    name: str
+
+
+class CalendarOut(msgspec.Struct, frozen=True):
+    """A school year's stored calendar."""
+
+    school_code: str
+    label: str
+    first_day: str
+    last_day: str
+    updated_at: datetime
+
+
+class ConsentRecorded(msgspec.Struct, frozen=True):
+    """A guardian's recorded consent or refusal."""
+
+    consent_id: uuid.UUID
+    status: str

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
-import msgspec
 from litestar import get, put
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
@@ -13,15 +11,8 @@ from litestar.params import FromPath, JSONBody
 from survey_service.clock import Clock
 from survey_service.db import AsyncSession, StaffUser
 from survey_service.notifications import on_call
+from survey_service.schemas import CalendarOut
 from survey_service.schools import calendars
-
-
-class CalendarOut(msgspec.Struct, frozen=True):
-    school_code: str
-    label: str
-    first_day: str
-    last_day: str
-    updated_at: datetime
 
 
 @put(
@@ -38,14 +29,7 @@ async def calendar_put(
     staff: NamedDependency[StaffUser],
     clock: NamedDependency[Clock],
 ) -> CalendarOut:
-    row = await calendars.put_calendar(db, staff, school_code, label, data, now=clock.now())
-    return CalendarOut(
-        school_code=school_code,
-        label=row.label,
-        first_day=row.first_day.isoformat(),
-        last_day=row.last_day.isoformat(),
-        updated_at=row.updated_at,
-    )
+    return await calendars.put_calendar(db, staff, school_code, label, data, now=clock.now())
 
 
 @get(

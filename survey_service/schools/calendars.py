@@ -16,6 +16,7 @@ import triage
 from survey_service.accounts.access import require_role
 from survey_service.db import AsyncSession, School, SchoolCalendarRecord, StaffUser
 from survey_service.errors import NotFound, Unprocessable
+from survey_service.schemas import CalendarOut
 
 CALENDAR_EDITORS = {"school_admin", "school_lead"}
 
@@ -81,7 +82,7 @@ async def put_calendar(
     doc: CalendarDocument,
     *,
     now: datetime,
-) -> SchoolCalendarRecord:
+) -> CalendarOut:
     """Create or replace a school year's calendar (school admin or lead of that school)."""
     require_role(user, CALENDAR_EDITORS, "edit school calendars")
     school = await db.scalar(select(School).where(School.code == school_code))
@@ -114,7 +115,13 @@ async def put_calendar(
         row.first_day, row.last_day = first, last
         row.document = msgspec.to_builtins(doc)
         row.updated_at = now
-    return row
+    return CalendarOut(
+        school_code=school_code,
+        label=row.label,
+        first_day=row.first_day.isoformat(),
+        last_day=row.last_day.isoformat(),
+        updated_at=row.updated_at,
+    )
 
 
 async def school_calendar(

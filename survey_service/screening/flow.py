@@ -9,25 +9,21 @@ page starts or resumes through :func:`screening.start_session`, which issues a n
 
 from __future__ import annotations
 
-import hmac
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from litestar.datastructures import Cookie
-from sqlalchemy import select
 
 from instruments import Instrument
-from survey_service.db import AccessCode, AsyncSession, Campaign, School, ScreeningSession, Student
+from survey_service.db import AsyncSession
 from survey_service.errors import BadRequest
 from survey_service.pages._web import AnyRequest, secret_cookie, sign, unsign
 from survey_service.schemas import HelpContact, InstrumentOut, SubmissionRequest
 from survey_service.screening import reads
 from survey_service.screening import service as screening
-from survey_service.screening.help_contacts import help_contacts
 from survey_service.screening.saved_answers import AUTHORITATIVE_SEQ, Stamp
-from survey_service.security import digest, normalize_access_code
 from survey_service.services.runtime import Runtime
 
 STUDENT_COOKIE = "rx_s"
@@ -79,21 +75,6 @@ def clean_code(code: str) -> str:
     return "".join(ch for ch in code if ch.isalnum() or ch == "-")[:64] or "-"
 
 
-def needs_notice(campaign: Campaign) -> bool:
-    """A consent notice comes first unless the campaign runs on a statutory basis."""
-    if getattr(campaign, "consent_required", False):
-        return True
-    return getattr(campaign, "consent_rule", "statutory_basis") != "statutory_basis"
-
-
-def battery_out(rt: Runtime, session: ScreeningSession, lang: str) -> list[InstrumentOut]:
-    """The session's instruments in ``lang`` (or their published fallback, with a notice)."""
-    return [
-        screening.instrument_out(rt.catalogue.get(b["instrument_id"]), lang)
-        for b in session.battery
-    ]
-
-
 def _cookie(
     request: AnyRequest,
     rt: Runtime,
@@ -123,17 +104,6 @@ def _from_cookie(request: AnyRequest, rt: Runtime) -> tuple[uuid.UUID, str] | No
         return None
 
 
-async def _code_row(db: AsyncSession, rt: Runtime, code: str) -> AccessCode | None:
-    normalized = normalize_access_code(code)
-    if not normalized or len(normalized) > 64:
-        return None
-    return await db.scalar(
-        select(AccessCode).where(
-            AccessCode.code_digest == digest(rt.settings.secret_key, normalized)
-        )
-    )
-
-
 async def resume(
     db: AsyncSession,
     rt: Runtime,
@@ -146,32 +116,25 @@ async def resume(
 ) -> Flow | None:
     """The session of the cookie, if it belongs to this still-valid access code.
 
-    Reads only; the token is not rotated. ``None`` means: start (or restart) through
-    :func:`start`, which gives the proper error for a used, expired or unknown code.
+    Reads only (:func:`reads.resumable_session`); the token is not rotated. ``None`` means:
+    start (or restart) through :func:`start`, which gives the proper error for a used, expired
+    or unknown code.
     """
     held = _from_cookie(request, rt)
     if held is None:
         return None
     session_id, token = held
-    session = await db.get(ScreeningSession, session_id)
-    if session is None or not hmac.compare_digest(
-        session.token_digest, digest(rt.settings.secret_key, token)
-    ):
-        return None
-    row = await _code_row(db, rt, code)
-    if row is None or row.id != session.access_code_id:
-        return None
-    campaign = await db.get_one(Campaign, session.campaign_id)
-    if session.status == "submitted":
-        if not allow_submitted:
-            return None
-    elif (
-        row.used_at is not None
-        or now < campaign.opens_at
-        or now >= min(row.expires_at, campaign.closes_at)
-    ):
-        return None
-    return await _flow(db, rt, session, campaign, token, lang)
+    view = await reads.resumable_session(
+        db,
+        rt,
+        session_id=session_id,
+        token=token,
+        code=code,
+        lang=lang,
+        now=now,
+        allow_submitted=allow_submitted,
+    )
+    return None if view is None else _flow(view, token)
 
 
 async def start(
@@ -179,36 +142,25 @@ async def start(
 ) -> Flow:
     """Start or resume through the service (a new token) and hand out the cookie."""
     _, started = await screening.start_session(db, rt, access_code=code, language=lang, now=now)
-    session = await db.get_one(ScreeningSession, started.session_id)
-    campaign = await db.get_one(Campaign, session.campaign_id)
-    flow = await _flow(db, rt, session, campaign, started.session_token, lang)
+    flow = _flow(await reads.session_view(db, rt, started.session_id, lang), started.session_token)
     flow.cookies.append(
         _cookie(request, rt, started.session_id, started.session_token, started.expires_at, now)
     )
     return flow
 
 
-async def _flow(
-    db: AsyncSession,
-    rt: Runtime,
-    session: ScreeningSession,
-    campaign: Campaign,
-    token: str,
-    lang: str,
-) -> Flow:
-    student = await db.get_one(Student, session.student_id)
-    school = await db.get_one(School, student.school_id)
+def _flow(view: reads.SessionView, token: str) -> Flow:
     return Flow(
-        session_id=session.id,
+        session_id=view.session_id,
         token=token,
-        status=session.status,
-        battery=battery_out(rt, session, lang),
-        saved={k: dict(v) for k, v in (session.partial_answers or {}).items()},
-        contacts=help_contacts(school),
-        counsellors=await reads.school_counsellors(db, school.id),
-        notice=needs_notice(campaign),
-        version=session.answers_version or 0,
-        respondent=session.respondent,
+        status=view.status,
+        battery=list(view.battery),
+        saved={k: dict(v) for k, v in view.saved.items()},
+        contacts=list(view.contacts),
+        counsellors=list(view.counsellors),
+        notice=view.notice,
+        version=view.version,
+        respondent=view.respondent,
     )
 
 

@@ -259,6 +259,30 @@ def test_service_layers_depend_one_way(layer: str) -> None:
     assert not offenders, offenders
 
 
+#: What a controller may take from the database package: the request's session and the
+#: signed-in user (the dependencies give both). Rows never reach a controller.
+CONTROLLER_DB_NAMES = {"AsyncSession", "StaffUser", "READ_ONLY"}
+
+
+def test_controllers_query_nothing_and_get_no_rows() -> None:
+    offenders = []
+    for path in _sources("survey_service"):
+        module = _module_name(path)
+        if _kind(module) not in {"api", "page"}:
+            continue
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.module == "survey_service.db":
+                extra = {a.name for a in node.names} - CONTROLLER_DB_NAMES
+                if extra:
+                    offenders.append(f"{module} imports {sorted(extra)} from survey_service.db")
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else []
+            if isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module]
+            offenders += [f"{module} imports {n}" for n in names if n.split(".")[0] == "sqlalchemy"]
+    assert not offenders, offenders
+
+
 def test_every_slice_module_has_a_layer() -> None:
     kinds = {
         _module_name(path): _kind(_module_name(path))
