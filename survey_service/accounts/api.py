@@ -7,12 +7,9 @@ from litestar.di import NamedDependency
 from litestar.params import JSONBody
 
 from survey_service.accounts import auth
+from survey_service.accounts.schemas import LoginRequest, LoginResponse
 from survey_service.clock import Clock
 from survey_service.db import AsyncSession
-from survey_service.schemas import (
-    LoginRequest,
-    LoginResponse,
-)
 from survey_service.services.runtime import Runtime
 
 

@@ -6,9 +6,9 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
+from survey_service.accounts.schemas import LoginResponse
 from survey_service.db import AsyncSession, StaffToken, StaffUser
 from survey_service.errors import Unauthorized
-from survey_service.schemas import LoginResponse
 from survey_service.security import digest, dummy_password_hash, new_token, verify_password
 from survey_service.services.runtime import Runtime
 

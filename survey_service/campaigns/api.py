@@ -15,11 +15,11 @@ from litestar.params import Body, FromPath, FromQuery, JSONBody
 
 from survey_service.campaigns import coverage, roster_import
 from survey_service.campaigns import service as campaigns
+from survey_service.campaigns.schemas import ConsentRecorded
 from survey_service.clock import Clock
 from survey_service.db import AsyncSession, StaffUser
 from survey_service.errors import BadRequest
 from survey_service.rosters import RosterFileError
-from survey_service.schemas import ConsentRecorded
 from survey_service.services.runtime import Runtime
 
 Db = NamedDependency[AsyncSession]

@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from instruments import Instrument, UnknownInstrumentError
 from survey_service.accounts.access import require_role, student_in_scope
+from survey_service.campaigns.schemas import ConsentRecorded
 from survey_service.campaigns.slips import Slip, render_slips_html
 from survey_service.campaigns.validity import Battery, age_on, check_batteries
 from survey_service.db import (
@@ -26,7 +27,6 @@ from survey_service.db import (
     Student,
 )
 from survey_service.errors import Conflict, NotFound, Unprocessable
-from survey_service.schemas import ConsentRecorded
 from survey_service.security import digest, new_access_code, normalize_access_code
 from survey_service.services import audit
 from survey_service.services.runtime import Runtime

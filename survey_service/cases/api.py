@@ -12,9 +12,7 @@ from litestar.params import FromPath, JSONBody
 
 from survey_service.cases import care_group, incidents, observations, plans, referrals, student_file
 from survey_service.cases import workflow as case_workflow
-from survey_service.clock import Clock
-from survey_service.db import AsyncSession, StaffUser
-from survey_service.schemas import (
+from survey_service.cases.schemas import (
     CaseActionRequest,
     CaseStateOut,
     IncidentOut,
@@ -36,6 +34,8 @@ from survey_service.schemas import (
     TierDecisionRequest,
     TransferRequest,
 )
+from survey_service.clock import Clock
+from survey_service.db import AsyncSession, StaffUser
 from survey_service.services.runtime import Runtime
 
 Db = NamedDependency[AsyncSession]

@@ -10,9 +10,9 @@ from sqlalchemy import select
 from survey_service.accounts.access import CARE_STAFF, CASE_READERS, case_in_scope, require_role
 from survey_service.cases import views as care_views
 from survey_service.cases.events import case_event
+from survey_service.cases.schemas import MemberOut
 from survey_service.db import AsyncSession, CareGroupMember, Guardian, StaffUser, Student
 from survey_service.errors import Conflict, NotFound, Unprocessable
-from survey_service.schemas import MemberOut
 
 STAFF_ROLES = {"counsellor", "head_teacher", "teacher", "school_lead"}
 MEMBER_ROLES = STAFF_ROLES | {"guardian", "peer_supporter"}

@@ -10,9 +10,9 @@ from sqlalchemy import select
 import triage
 from survey_service.accounts.access import require_role, student_in_scope
 from survey_service.cases import views as care_views
+from survey_service.cases.schemas import IncidentOut
 from survey_service.db import AsyncSession, Incident, School, StaffUser
 from survey_service.errors import Conflict, NotFound, Unprocessable
-from survey_service.schemas import IncidentOut
 
 RECORDERS = {"counsellor", "school_lead"}
 

@@ -23,6 +23,7 @@ from survey_service.accounts.access import CARE_STAFF
 from survey_service.cases import care_group, plans, reads, referrals, student_file
 from survey_service.cases import service as cases
 from survey_service.cases import workflow as case_workflow
+from survey_service.cases.schemas import PlanOut
 from survey_service.clock import Clock
 from survey_service.db import AsyncSession
 from survey_service.errors import Conflict, NotFound, Unprocessable
@@ -40,7 +41,6 @@ from survey_service.pages._web import (
     time_left,
 )
 from survey_service.pages.i18n import label
-from survey_service.schemas import PlanOut
 from survey_service.services.runtime import Runtime
 
 Db = NamedDependency[AsyncSession]

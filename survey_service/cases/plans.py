@@ -14,10 +14,10 @@ import triage
 from survey_service.accounts.access import CARE_STAFF, require_role, student_in_scope
 from survey_service.cases import views as care_views
 from survey_service.cases.events import case_event
+from survey_service.cases.schemas import PlanOut
 from survey_service.cases.service import find_open_case
 from survey_service.db import AsyncSession, CrisisPlan, School, StaffUser
 from survey_service.errors import NotFound, Unprocessable
-from survey_service.schemas import PlanOut
 from survey_service.services import audit
 
 

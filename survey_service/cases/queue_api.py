@@ -9,14 +9,9 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
 
 from survey_service.cases import service as cases
+from survey_service.cases.schemas import AcknowledgeRequest, CaseDetail, CaseList, CaseOut
 from survey_service.clock import Clock
 from survey_service.db import AsyncSession, StaffUser
-from survey_service.schemas import (
-    AcknowledgeRequest,
-    CaseDetail,
-    CaseList,
-    CaseOut,
-)
 
 
 @get("/api/v1/cases", tags=["cases"], summary="Open cases in my scope, by deadline then tier")

@@ -16,6 +16,7 @@ from sqlalchemy import select
 import triage
 from survey_service.accounts.access import require_role
 from survey_service.cases import views
+from survey_service.cases.schemas import ClassRef, ReferralOut
 from survey_service.cases.service import OPEN_STATES
 from survey_service.db import (
     AccessCode,
@@ -31,7 +32,6 @@ from survey_service.db import (
     StaffUser,
     Student,
 )
-from survey_service.schemas import ClassRef, ReferralOut
 from survey_service.services import audit
 
 

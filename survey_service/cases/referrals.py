@@ -11,10 +11,10 @@ import triage
 from survey_service.accounts.access import CARE_STAFF, case_in_scope, require_role
 from survey_service.cases import views as care_views
 from survey_service.cases.events import case_event
+from survey_service.cases.schemas import ReferralOut
 from survey_service.cases.service import add_task
 from survey_service.db import AsyncSession, Case, CaseTask, Referral, School, StaffUser
 from survey_service.errors import Conflict, NotFound, Unprocessable
-from survey_service.schemas import ReferralOut
 from survey_service.schools.calendars import school_calendar
 from survey_service.services.runtime import Runtime
 

@@ -11,6 +11,15 @@ from sqlalchemy import select
 
 import triage
 from survey_service.cases.events import case_event
+from survey_service.cases.schemas import (
+    CaseDetail,
+    CaseEventOut,
+    CaseList,
+    CaseOut,
+    CaseTaskOut,
+    ReasonOut,
+    StudentRef,
+)
 from survey_service.db import (
     AsyncSession,
     Case,
@@ -24,15 +33,6 @@ from survey_service.db import (
 )
 from survey_service.errors import Conflict, Forbidden, NotFound
 from survey_service.notifications.service import enqueue_case_notification
-from survey_service.schemas import (
-    CaseDetail,
-    CaseEventOut,
-    CaseList,
-    CaseOut,
-    CaseTaskOut,
-    ReasonOut,
-    StudentRef,
-)
 from survey_service.schools.calendars import school_calendar
 from survey_service.services import audit
 from survey_service.services.runtime import Runtime

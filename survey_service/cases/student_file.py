@@ -16,6 +16,7 @@ from sqlalchemy import select
 import triage
 from survey_service.accounts.access import require_role, student_in_scope
 from survey_service.cases.events import case_event
+from survey_service.cases.schemas import StudentOut
 from survey_service.db import (
     AsyncSession,
     Campaign,
@@ -36,7 +37,6 @@ from survey_service.db import (
     TriageRecord,
 )
 from survey_service.errors import Conflict, NotFound, Unprocessable
-from survey_service.schemas import StudentOut
 from survey_service.services import audit
 
 FILE_READERS = {"counsellor", "school_lead", "district_officer", "head_teacher"}

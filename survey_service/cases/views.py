@@ -5,6 +5,15 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from survey_service.cases.schemas import (
+    CaseStateOut,
+    IncidentOut,
+    MemberOut,
+    PlanOut,
+    RecordOut,
+    ReferralOut,
+    TaskOut,
+)
 from survey_service.db import (
     CareGroupMember,
     CareRecord,
@@ -13,15 +22,6 @@ from survey_service.db import (
     CrisisPlan,
     Incident,
     Referral,
-)
-from survey_service.schemas import (
-    CaseStateOut,
-    IncidentOut,
-    MemberOut,
-    PlanOut,
-    RecordOut,
-    ReferralOut,
-    TaskOut,
 )
 
 

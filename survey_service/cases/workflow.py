@@ -15,6 +15,7 @@ import triage
 from survey_service.accounts.access import CARE_STAFF, case_in_scope, require_role
 from survey_service.cases import views as care_views
 from survey_service.cases.events import case_event
+from survey_service.cases.schemas import CaseStateOut, RecordOut, TaskOut
 from survey_service.cases.service import complete_acknowledge_tasks
 from survey_service.db import (
     AsyncSession,
@@ -25,7 +26,6 @@ from survey_service.db import (
     Student,
 )
 from survey_service.errors import Conflict, Forbidden, NotFound, Unprocessable
-from survey_service.schemas import CaseStateOut, RecordOut, TaskOut
 from survey_service.services import audit
 
 RECORD_KINDS = {"talk", "home_visit", "guardian_contact", "assessment", "note"}

@@ -1,105 +1,20 @@
-"""Wire formats of the JSON API and the pages (msgspec Structs; never ORM rows).
+"""The shared base of the wire formats (msgspec Structs; never ORM rows).
 
-Shared by the services (which return them), the JSON controllers (``api/``) and the page
-controllers (``pages/``): the services never import a controller module.
+Each feature slice keeps its own wire formats in its ``schemas`` module (``screening.schemas``,
+``cases.schemas``, …); this package holds what they share: the request base class, which
+refuses unknown fields, and the page languages.
 """
 
-from survey_service.schemas._care import (
-    CaseActionRequest,
-    CaseStateOut,
-    IncidentOut,
-    IncidentReportRequest,
-    IncidentRequest,
-    MemberOut,
-    MemberRequest,
-    ObservationRequest,
-    PlanOut,
-    PlanRequest,
-    RecordOut,
-    RecordRequest,
-    ReferralOut,
-    ReferralRequest,
-    ReferralStageRequest,
-    StudentOut,
-    TaskCompleteRequest,
-    TaskOut,
-    TierDecisionRequest,
-    TransferRequest,
-)
-from survey_service.schemas._core import (
-    AcknowledgeRequest,
-    CalendarOut,
-    CaseDetail,
-    CaseEventOut,
-    CaseList,
-    CaseOut,
-    CaseTaskOut,
-    ClassRef,
-    ConsentRecorded,
-    HelpContact,
-    InstrumentOut,
-    ItemOut,
-    Language,
-    LoginRequest,
-    LoginResponse,
-    OptionOut,
-    PartialAnswers,
-    ReasonOut,
-    Request,
-    SavedAnswers,
-    SaveRevision,
-    StartSessionRequest,
-    StartSessionResponse,
-    StudentRef,
-    SubmissionReceipt,
-    SubmissionRequest,
-)
+from __future__ import annotations
 
-__all__ = [
-    "AcknowledgeRequest",
-    "CalendarOut",
-    "CaseActionRequest",
-    "CaseDetail",
-    "CaseEventOut",
-    "CaseList",
-    "CaseOut",
-    "CaseStateOut",
-    "CaseTaskOut",
-    "ClassRef",
-    "ConsentRecorded",
-    "HelpContact",
-    "IncidentOut",
-    "IncidentReportRequest",
-    "IncidentRequest",
-    "InstrumentOut",
-    "ItemOut",
-    "Language",
-    "LoginRequest",
-    "LoginResponse",
-    "MemberOut",
-    "MemberRequest",
-    "ObservationRequest",
-    "OptionOut",
-    "PartialAnswers",
-    "PlanOut",
-    "PlanRequest",
-    "ReasonOut",
-    "RecordOut",
-    "RecordRequest",
-    "ReferralOut",
-    "ReferralRequest",
-    "ReferralStageRequest",
-    "Request",
-    "SaveRevision",
-    "SavedAnswers",
-    "StartSessionRequest",
-    "StartSessionResponse",
-    "StudentOut",
-    "StudentRef",
-    "SubmissionReceipt",
-    "SubmissionRequest",
-    "TaskCompleteRequest",
-    "TaskOut",
-    "TierDecisionRequest",
-    "TransferRequest",
-]
+from typing import Literal
+
+import msgspec
+
+__all__ = ["Language", "Request"]
+
+Language = Literal["zh-CN", "en"]
+
+
+class Request(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
+    """Base of every request body: unknown fields are an error, not ignored."""

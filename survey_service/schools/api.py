@@ -11,8 +11,8 @@ from litestar.params import FromPath, JSONBody
 from survey_service.clock import Clock
 from survey_service.db import AsyncSession, StaffUser
 from survey_service.notifications import on_call
-from survey_service.schemas import CalendarOut
 from survey_service.schools import calendars
+from survey_service.schools.schemas import CalendarOut
 
 
 @put(

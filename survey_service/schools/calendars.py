@@ -16,7 +16,7 @@ import triage
 from survey_service.accounts.access import require_role
 from survey_service.db import AsyncSession, School, SchoolCalendarRecord, StaffUser
 from survey_service.errors import NotFound, Unprocessable
-from survey_service.schemas import CalendarOut
+from survey_service.schools.schemas import CalendarOut
 
 CALENDAR_EDITORS = {"school_admin", "school_lead"}
 

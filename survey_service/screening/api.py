@@ -11,7 +11,9 @@ from litestar.params import FromPath, HeaderParameter, JSONBody
 
 from survey_service.clock import Clock
 from survey_service.db import AsyncSession
-from survey_service.schemas import (
+from survey_service.screening import service as screening
+from survey_service.screening.saved_answers import Stamp
+from survey_service.screening.schemas import (
     PartialAnswers,
     SavedAnswers,
     StartSessionRequest,
@@ -19,8 +21,6 @@ from survey_service.schemas import (
     SubmissionReceipt,
     SubmissionRequest,
 )
-from survey_service.screening import service as screening
-from survey_service.screening.saved_answers import Stamp
 from survey_service.services.runtime import Runtime
 
 

@@ -20,10 +20,10 @@ from instruments import Instrument
 from survey_service.db import AsyncSession
 from survey_service.errors import BadRequest
 from survey_service.pages._web import AnyRequest, secret_cookie, sign, unsign
-from survey_service.schemas import HelpContact, InstrumentOut, SubmissionRequest
 from survey_service.screening import reads
 from survey_service.screening import service as screening
 from survey_service.screening.saved_answers import AUTHORITATIVE_SEQ, Stamp
+from survey_service.screening.schemas import HelpContact, InstrumentOut, SubmissionRequest
 from survey_service.services.runtime import Runtime
 
 STUDENT_COOKIE = "rx_s"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from survey_service.db import School
-from survey_service.schemas import HelpContact
+from survey_service.screening.schemas import HelpContact
 
 
 def help_contacts(school: School | None) -> list[HelpContact]:

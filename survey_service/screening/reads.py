@@ -23,9 +23,9 @@ from survey_service.db import (
     Student,
     TriageRecord,
 )
-from survey_service.schemas import HelpContact, InstrumentOut
 from survey_service.screening import service as screening
 from survey_service.screening.help_contacts import help_contacts
+from survey_service.screening.schemas import HelpContact, InstrumentOut
 from survey_service.security import digest, normalize_access_code
 from survey_service.services.runtime import Runtime
 

@@ -47,7 +47,11 @@ from survey_service.errors import (
     Unauthorized,
     Unprocessable,
 )
-from survey_service.schemas import (
+from survey_service.screening.help_contacts import help_contacts
+from survey_service.screening.results import score_row, triage_row
+from survey_service.screening.saved_answers import SavedState, Stamp, union_for_submission
+from survey_service.screening.saved_answers import merge as merge_saved
+from survey_service.screening.schemas import (
     InstrumentOut,
     ItemOut,
     OptionOut,
@@ -55,10 +59,6 @@ from survey_service.schemas import (
     SubmissionReceipt,
     SubmissionRequest,
 )
-from survey_service.screening.help_contacts import help_contacts
-from survey_service.screening.results import score_row, triage_row
-from survey_service.screening.saved_answers import SavedState, Stamp, union_for_submission
-from survey_service.screening.saved_answers import merge as merge_saved
 from survey_service.security import digest, new_token, normalize_access_code
 from survey_service.services.runtime import Runtime
 

@@ -55,8 +55,9 @@ CLOCK_ALLOWED = {
 #: Where the environment may be read: the settings, once, at start-up.
 ENV_ALLOWED = {"survey_service/settings.py"}
 
-#: The feature slices of survey_service: each holds its services, JSON controllers (``api``,
-#: ``*_api``) and page controllers (``pages``, ``*_pages``, ``dashboards``, ``flow``).
+#: The feature slices of survey_service: each holds its wire formats (``schemas``), services,
+#: JSON controllers (``api``, ``*_api``) and page controllers (``pages``, ``*_pages``,
+#: ``dashboards``, ``flow``).
 SLICES = ("accounts", "campaigns", "cases", "notifications", "schools", "screening")
 _API_NAMES = re.compile(r"^(api|\w+_api)$")
 _PAGE_NAMES = re.compile(r"^(pages|\w+_pages|dashboards|flow)$")
@@ -85,6 +86,8 @@ def _kind(module: str) -> str:
         if len(parts) == 2:
             return "service"  # the slice's __init__
         leaf = parts[2]
+        if leaf == "schemas":
+            return "schemas"
         if _API_NAMES.match(leaf):
             return "api"
         if _PAGE_NAMES.match(leaf):
@@ -289,7 +292,8 @@ def test_every_slice_module_has_a_layer() -> None:
         for slice_ in SLICES
         for path in (ROOT / "survey_service" / slice_).rglob("*.py")
     }
-    assert kinds and set(kinds.values()) <= {"service", "api", "page"}
+    assert kinds and set(kinds.values()) <= {"schemas", "service", "api", "page"}
+    assert _kind("survey_service.cases.schemas") == "schemas"
     assert _kind("survey_service.cases.queue_api") == "api"
     assert _kind("survey_service.screening.pages") == "page"
     assert _kind("survey_service.cases.service") == "service"

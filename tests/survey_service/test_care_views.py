@@ -17,6 +17,7 @@ from survey_service.cases import care_group, incidents, observations, plans, ref
 from survey_service.cases import service as cases
 from survey_service.cases import views as care_views
 from survey_service.cases import workflow as case_workflow
+from survey_service.cases.schemas import CaseOut
 from survey_service.db import (
     Base,
     Case,
@@ -27,7 +28,6 @@ from survey_service.db import (
     Student,
     TriageRecord,
 )
-from survey_service.schemas import CaseOut
 
 ROOT = Path(__file__).resolve().parents[2]
 CARE_SERVICES = [care_group, case_workflow, incidents, observations, plans, referrals, student_file]

@@ -1,4 +1,6 @@
-"""Wire formats of the care-work API."""
+"""Wire formats of care work: cases, their tasks and history, care actions, records, care
+groups, plans, referrals, incidents, the student reference.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +10,85 @@ from typing import Any
 
 import msgspec
 
-from survey_service.schemas._core import Request
+from survey_service.schemas import Request
+
+
+class StudentRef(msgspec.Struct, frozen=True):
+    student_id: uuid.UUID
+    name: str
+    grade: int
+    class_name: str
+    class_id: uuid.UUID | None = None
+
+
+class ReasonOut(msgspec.Struct, frozen=True):
+    rule_id: str
+    text: dict[str, str]
+
+
+class CaseOut(msgspec.Struct, frozen=True):
+    """A case in a queue: urgency and deadlines, the reasons, never the answers."""
+
+    case_id: uuid.UUID
+    tier: str
+    pathway: str | None
+    status: str
+    opened_at: datetime
+    acknowledge_by: datetime
+    acknowledged_at: datetime | None
+    overdue: bool
+    escalation_level: int
+    school_id: uuid.UUID
+    student: StudentRef
+    reasons: list[ReasonOut]
+    # In the queue (``list_cases``) only; null elsewhere. ``deadline`` is what the queue sorts
+    # by: ``acknowledge_by`` while the case is open (or has no open task), else the due time of
+    # its next open task, whose kind is ``next_task`` (``acknowledge`` while open).
+    school_name: str | None = None
+    next_task: str | None = None
+    deadline: datetime | None = None
+
+
+class CaseList(msgspec.Struct, frozen=True):
+    items: list[CaseOut]
+    count: int
+    sort: str
+
+
+class AcknowledgeRequest(Request, frozen=True):
+    note: str | None = None
+
+
+class CaseTaskOut(msgspec.Struct, frozen=True):
+    task_id: uuid.UUID
+    kind: str
+    due_at: datetime
+    status: str
+    overdue: bool
+    assignee_role: str | None = None
+
+
+class CaseEventOut(msgspec.Struct, frozen=True):
+    kind: str
+    at: datetime
+    actor_id: uuid.UUID | None
+    note: str | None
+
+
+class CaseDetail(msgspec.Struct, frozen=True):
+    """One case with its deadlines (tasks) and its history; never the answers."""
+
+    case: CaseOut
+    tasks: list[CaseTaskOut]
+    events: list[CaseEventOut]
+
+
+class ClassRef(msgspec.Struct, frozen=True):
+    """A class of a school, for filters and pickers."""
+
+    class_id: uuid.UUID
+    grade: int
+    name: str
 
 
 class CaseActionRequest(Request, frozen=True):
