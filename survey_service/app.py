@@ -17,7 +17,7 @@ from survey_service.api.dependencies import DEPENDENCIES
 from survey_service.api.routes import API_ROUTES
 from survey_service.clock import Clock, SystemClock
 from survey_service.db import create_engine, create_session_factory
-from survey_service.errors import EXCEPTION_HANDLERS, ServiceError
+from survey_service.errors import EXCEPTION_HANDLERS, log_exception
 from survey_service.pages.routes import PAGE_ROUTES
 from survey_service.services.instrument_library import installed_instruments
 from survey_service.services.runtime import Runtime, load_runtime
@@ -61,10 +61,10 @@ def create_app(
         exception_handlers=EXCEPTION_HANDLERS,
         lifespan=[lifespan],
         request_max_body_size=settings.max_body_bytes,
-        logging_config=LoggingConfig(
-            log_exceptions="always",
-            disable_stack_trace={ServiceError, 400, 401, 403, 404, 405, 409, 410, 413, 422},
-        ),
+        # Litestar logs no exception itself: errors.log_exception writes one line per failed
+        # request (expected 4xx at INFO without a traceback, server faults at ERROR with it).
+        logging_config=LoggingConfig(log_exceptions="never"),
+        after_exception=[log_exception],
         openapi_config=OpenAPIConfig(title="Runxin 润心", version="0.1.0", path="/schema"),
         state=State({"runtime": runtime, "clock": clock or SystemClock()}),
     )

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import logging
+import re
 from typing import Any
 
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
+from litestar.types import Scope
 
 PROBLEM_JSON = "application/problem+json"
 
@@ -134,3 +137,29 @@ EXCEPTION_HANDLERS: dict[Any, Any] = {
     HTTPException: handle_http_exception,
     500: handle_internal_error,
 }
+
+
+_log = logging.getLogger("runxin.http")
+_ACCESS_CODE_IN_PATH = re.compile(r"^/s/[^/]+")
+
+
+def _safe_path(path: str) -> str:
+    """The request path without a student's access code (``/s/{code}/…``)."""
+    return _ACCESS_CODE_IN_PATH.sub("/s/{code}", path)
+
+
+async def log_exception(exc: Exception, scope: Scope) -> None:
+    """One log line per failed request, nothing sensitive in it.
+
+    An expected client error (a ``ServiceError`` or an HTTP 4xx) is logged at INFO without a
+    traceback: method, path (access codes redacted), status and problem code, never the detail
+    (which may echo input). Anything else is a server fault: ERROR with the traceback.
+    """
+    method = scope.get("method", "-")
+    path = _safe_path(str(scope.get("path", "-")))
+    status = exc.status if isinstance(exc, ServiceError) else getattr(exc, "status_code", 500)
+    if isinstance(exc, (ServiceError, HTTPException)) and int(status) < 500:
+        code = exc.code if isinstance(exc, ServiceError) else type(exc).__name__
+        _log.info("%s %s -> %s %s", method, path, status, code)
+    else:
+        _log.error("%s %s -> 500 %s", method, path, type(exc).__name__, exc_info=exc)

@@ -1,0 +1,78 @@
+"""Failed requests leave one log line each (issue 19's logging, started here): an expected
+client error at INFO without a traceback and without what the client sent; a server fault at
+ERROR with its traceback. A bad login verifies its password off the event loop."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from svc_support import app_client, make_settings, seed
+
+from survey_service.app import create_app
+from survey_service.clock import ManualClock
+from survey_service.screening import service as screening
+
+T0 = datetime(2026, 9, 7, 2, 0, tzinfo=UTC)
+CANARY = "CANARY-7Q2X9"
+
+
+class _Capture(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+@pytest.fixture
+def logged() -> Iterator[list[logging.LogRecord]]:
+    """What the service logs about failed requests (the app's logging set-up replaces the root
+    handlers, so pytest's caplog would see nothing: the handler sits on the logger itself)."""
+    logger = logging.getLogger("runxin.http")
+    handler = _Capture()
+    logger.addHandler(handler)
+    level = logger.level
+    logger.setLevel(logging.INFO)
+    try:
+        yield handler.records
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+
+
+def test_a_client_error_is_one_info_line_without_traceback_or_input(
+    database_url: str, logged: list[logging.LogRecord]
+) -> None:
+    settings = make_settings(database_url)
+    seed(settings, now=T0)
+    with app_client(create_app(settings, clock=ManualClock(T0))) as http:
+        r = http.post("/api/v1/student/sessions", json={"access_code": CANARY})
+        assert r.status_code == 404
+        page = http.get(f"/s/{CANARY}")
+        assert page.status_code == 404
+    assert [(r.levelno, r.exc_info) for r in logged] == [(logging.INFO, None)] * 2
+    text = "\n".join(r.getMessage() for r in logged)
+    assert "404 unknown_access_code" in text and "/s/{code}" in text
+    assert CANARY not in text
+
+
+def test_a_server_fault_is_an_error_with_its_traceback(
+    database_url: str, logged: list[logging.LogRecord], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = make_settings(database_url)
+    code = seed(settings, now=T0).access_codes[0]
+
+    async def broken(*_: Any, **__: Any) -> Any:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(screening, "start_session", broken)
+    with app_client(create_app(settings, clock=ManualClock(T0))) as http:
+        r = http.post("/api/v1/student/sessions", json={"access_code": code})
+        assert r.status_code == 500 and r.json()["type"] == "urn:runxin:problem:internal"
+    assert len(logged) == 1 and logged[0].levelno == logging.ERROR
+    assert logged[0].exc_info is not None and logged[0].exc_info[0] is RuntimeError
