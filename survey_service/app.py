@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import AsyncGenerator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
-from litestar import Litestar, get
+from litestar import Litestar, Response, get
 from litestar.datastructures import State
 from litestar.logging import LoggingConfig
 from litestar.openapi import OpenAPIConfig
@@ -27,6 +28,14 @@ from survey_service.settings import Settings
 @get("/healthz", tags=["ops"], summary="Liveness", include_in_schema=False)
 async def healthz() -> dict[str, str]:
     return {"status": "ok"}
+
+
+async def _no_store_by_default(response: Response[Any]) -> Response[Any]:
+    """Replies carry children's data (names, tiers, answers): no cache keeps them unless the
+    handler said otherwise (the page script sets ``public``)."""
+    if not any(name.lower() == "cache-control" for name in response.headers):
+        response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 def create_app(
@@ -65,6 +74,7 @@ def create_app(
         # request (expected 4xx at INFO without a traceback, server faults at ERROR with it).
         logging_config=LoggingConfig(log_exceptions="never"),
         after_exception=[log_exception],
+        after_request=_no_store_by_default,
         openapi_config=OpenAPIConfig(title="Runxin 润心", version="0.1.0", path="/schema"),
         state=State({"runtime": runtime, "clock": clock or SystemClock()}),
     )

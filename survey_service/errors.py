@@ -76,7 +76,9 @@ def problem(
         "detail": detail,
     }
     body.update({k: v for k, v in extra.items() if v is not None})
-    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    headers = {"Cache-Control": "no-store"}
+    if status == 401:
+        headers["WWW-Authenticate"] = "Bearer"
     return Response(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 

@@ -76,3 +76,18 @@ def test_a_server_fault_is_an_error_with_its_traceback(
         assert r.status_code == 500 and r.json()["type"] == "urn:runxin:problem:internal"
     assert len(logged) == 1 and logged[0].levelno == logging.ERROR
     assert logged[0].exc_info is not None and logged[0].exc_info[0] is RuntimeError
+
+
+def test_replies_are_not_cached_unless_the_handler_says_so(database_url: str) -> None:
+    settings = make_settings(database_url)
+    seed(settings, now=T0)
+    with app_client(create_app(settings, clock=ManualClock(T0))) as http:
+        token = http.post(
+            "/api/v1/auth/login", json={"username": "counsellor1", "password": "pw-test-123"}
+        ).json()["access_token"]
+        cases = http.get("/api/v1/cases", headers={"Authorization": f"Bearer {token}"})
+        assert cases.status_code == 200 and cases.headers["cache-control"] == "no-store"
+        bad = http.post("/api/v1/student/sessions", json={"access_code": CANARY})
+        assert bad.headers["cache-control"] == "no-store"
+        script = http.get("/static/autosave.js")
+        assert script.headers["cache-control"].startswith("public")
