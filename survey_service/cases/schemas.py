@@ -10,7 +10,7 @@ from typing import Any
 
 import msgspec
 
-from survey_service.schemas import Request
+from survey_service.schemas import AwareDatetime, Request
 
 
 class StudentRef(msgspec.Struct, frozen=True):
@@ -104,7 +104,7 @@ class TierDecisionRequest(Request, frozen=True):
 class RecordRequest(Request, frozen=True):
     kind: str
     summary: str
-    at: datetime | None = None
+    at: AwareDatetime | None = None
 
 
 class TaskCompleteRequest(Request, frozen=True):
@@ -123,7 +123,7 @@ class ObservationRequest(Request, frozen=True):
     kind: str
     severity: str
     note: str | None = None
-    observed_at: datetime | None = None
+    observed_at: AwareDatetime | None = None
 
 
 class PlanRequest(Request, frozen=True):
@@ -144,7 +144,7 @@ class ReferralStageRequest(Request, frozen=True):
 class IncidentRequest(Request, frozen=True):
     kind: str
     description: str
-    occurred_at: datetime
+    occurred_at: AwareDatetime
     student_id: uuid.UUID | None = None
 
 

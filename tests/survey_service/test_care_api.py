@@ -381,3 +381,17 @@ def test_transfer_keeps_the_file_and_moves_the_case(env: Env) -> None:
 def _tasks(env: Env, case_id: str) -> list[dict[str, Any]]:
     tasks: list[dict[str, Any]] = env.case(case_id)["tasks"]
     return tasks
+
+
+def test_a_timestamp_without_its_zone_is_a_400_naming_the_field(env: Env) -> None:
+    # A bare local time would be stored as a guess; the client is told which field lacks it.
+    naive = (T0 - timedelta(hours=2)).replace(tzinfo=None).isoformat()
+    r = env.post(
+        "/api/v1/incidents",
+        "lead1",
+        {"kind": "self_harm", "description": "…", "occurred_at": naive},
+    )
+    assert r.status_code == 400, r.text
+    assert "occurred_at" in r.json()["detail"] and "timezone" in r.json()["detail"].lower()
+    listed = env.http.get("/api/v1/incidents", headers=env.auth("lead1"))
+    assert listed.status_code == 200 and listed.json() == []
