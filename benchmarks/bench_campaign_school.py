@@ -20,10 +20,9 @@ Ceilings, measured in the same run on the same database, with the ratio printed:
   served by uvicorn in the same way, hit by the same client threads with the same requests
   (start, and submit for those who submitted).
 The server runs in a thread of this process beside the client threads, as in the test; the
-framework ceiling shares that set-up, so its ratio is the fair one. The listening socket is
-made with ``IPPROTO_TCP`` so that asyncio sets TCP_NODELAY on connections; the test helper's
-socket (proto 0) does not, and every request there waits ~40 ms for a delayed ACK
-(``--as-test`` serves with the helper as is to show it).
+framework ceiling shares that set-up, so its ratio is the fair one. The server is the
+tests' ``live_server`` (its socket asks for IPPROTO_TCP, so asyncio sets TCP_NODELAY; without
+it every response waited ~40 ms for a delayed ACK).
 """
 
 from __future__ import annotations
@@ -42,8 +41,7 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -51,7 +49,6 @@ from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 import msgspec
-import uvicorn
 from litestar import Litestar, post
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -70,38 +67,6 @@ T0 = datetime(2026, 9, 7, 2, 0, tzinfo=UTC)
 STAFF_PASSWORD = "pw-test-123"
 CODE = re.compile(r"[23456789A-HJKMNP-Z]{5}-[23456789A-HJKMNP-Z]{5}")
 HTTP_TIMEOUT = 120
-
-
-@contextmanager
-def serve(app: Litestar, *, as_test: bool) -> Iterator[str]:
-    """``svc_support.live_server`` (uvicorn in a thread, on a free port of 127.0.0.1), but with
-    the listening socket made as ``IPPROTO_TCP``: asyncio sets TCP_NODELAY on accepted
-    connections only when ``sock.proto == IPPROTO_TCP``, and the helper's
-    ``socket.socket(AF_INET, SOCK_STREAM)`` has proto 0, so there every response's body (a
-    second write after the headers) waits for the client's delayed ACK, ~40 ms a request.
-    ``as_test``: the helper itself, as the test runs."""
-    if as_test:
-        with live_server(app) as base:
-            yield base
-        return
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 15
-    while not server.started:  # bounded: 15 s
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise SystemExit("FAIL: the server did not start")
-        time.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        sock.close()
 
 
 def make_client(base: str, *, nodelay: bool) -> httpx.Client:
@@ -279,7 +244,7 @@ def campaign(database_url: str, args: argparse.Namespace, deadline: Deadline) ->
     roster = Path(tempfile.mkdtemp(prefix="bench-campaign-")) / "school.csv"
     write_roster(roster, n, classes_n)
     with (
-        serve(create_app(settings, clock=ManualClock(T0)), as_test=args.as_test) as base,
+        live_server(create_app(settings, clock=ManualClock(T0))) as base,
         make_client(base, nodelay=not args.nagle) as http,
     ):
         quiet_clients()  # the app's logging config (applied at start-up) logs every request
@@ -474,7 +439,6 @@ def framework_ceiling(
     deadline: Deadline,
     *,
     nodelay: bool,
-    as_test: bool,
 ) -> tuple[float, float]:
     """The same requests as the submissions phase (start; submit for those who submitted)
     against a trivial handler; returns (submissions/s, requests/s)."""
@@ -497,7 +461,7 @@ def framework_ceiling(
             raise RuntimeError(f"echo: {r.status_code} {r.text[:200]}")
         return 2
 
-    with serve(trivial_app(), as_test=as_test) as base:
+    with live_server(trivial_app()) as base:
         quiet_clients()
         done, elapsed = run_clients(
             base,
@@ -559,7 +523,6 @@ def measure(name: str, url: str, args: argparse.Namespace, deadline: Deadline) -
         args.clients,
         deadline,
         nodelay=not args.nagle,
-        as_test=args.as_test,
     )
     line = (
         f"submissions/s {rate:,.1f} vs db-ceiling {db_rate:,.0f} ({rate / db_rate:.3f}) "
@@ -584,12 +547,6 @@ def main() -> None:
     parser.add_argument("--skip-postgres", action="store_true")
     parser.add_argument(
         "--nagle", action="store_true", help="clients without TCP_NODELAY (as the test's)"
-    )
-    parser.add_argument(
-        "--as-test",
-        action="store_true",
-        help="serve with svc_support.live_server as is (no TCP_NODELAY on the server side: "
-        "~40 ms a request)",
     )
     parser.add_argument(
         "--time-limit", type=float, default=900, help="seconds for the whole run (default 900)"

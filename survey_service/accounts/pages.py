@@ -9,7 +9,6 @@ from litestar.di import NamedDependency
 from litestar.params import URLEncodedBody
 from litestar.response import Redirect, Template
 
-import triage
 from survey_service.accounts import auth
 from survey_service.clock import Clock
 from survey_service.db import AsyncSession
@@ -28,18 +27,6 @@ Rt = NamedDependency[Runtime]
 Now = NamedDependency[Clock]
 Sess = NamedDependency[ss.StaffSession]
 Form = URLEncodedBody[dict[str, str]]
-
-QUEUE_ROLES = {"counsellor", "school_lead", "district_officer"}
-SOON_DAYS = 14  # tasks due later than this are folded away on the case page
-TIERS = ("red", "orange", "yellow")
-
-
-def _see(role: str, part: str) -> bool:
-    try:
-        return triage.can_see(role, part)  # type: ignore[arg-type]
-    except triage.CareGroupError:
-        return False
-
 
 # --- sign-in -----------------------------------------------------------------------------
 
