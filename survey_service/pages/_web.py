@@ -1,13 +1,15 @@
 """Shared pieces of the server-rendered pages: language, signed cookies, rendering, formatting.
 
 Nothing here touches the database. Cookies that carry a secret are signed with the service's
-secret key (HMAC-SHA256), HttpOnly, and Secure whenever the request came over https.
+secret key (HMAC-SHA256), HttpOnly, and Secure unless the service runs on plain http on
+localhost (see :func:`cookie_secure`).
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 from datetime import datetime, timedelta
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
@@ -16,7 +18,7 @@ from litestar import Request
 from litestar.datastructures import Cookie
 from litestar.response import Redirect, Template
 
-from survey_service.errors import Unprocessable
+from survey_service.errors import BadRequest, Unprocessable
 from survey_service.pages.i18n import LANGUAGES, TEXT, language
 
 LANG_COOKIE = "rx_lang"
@@ -37,8 +39,20 @@ SECURITY_HEADERS = {
 }
 
 
+#: ``app.state`` key: whether cookies must be ``Secure`` whatever scheme a request arrives
+#: with (set by ``create_app`` from the public address; see :func:`cookie_secure`).
+SECURE_COOKIES_STATE = "secure_cookies"
+
+
 def is_https(request: AnyRequest) -> bool:
     return request.url.scheme == "https"
+
+
+def cookie_secure(request: AnyRequest) -> bool:
+    """Cookies are ``Secure`` unless the service's public address is plain http on this
+    machine (behind a TLS proxy the request itself arrives as http, so its scheme cannot
+    decide); a request that did arrive over https always gets them ``Secure``."""
+    return is_https(request) or bool(request.app.state.get(SECURE_COOKIES_STATE, True))
 
 
 def request_language(request: AnyRequest, override: str | None = None) -> str:
@@ -55,7 +69,7 @@ def lang_cookie(request: AnyRequest, lang: str) -> Cookie:
         path="/",
         max_age=365 * 24 * 3600,
         httponly=True,
-        secure=is_https(request),
+        secure=cookie_secure(request),
         samesite="lax",
     )
 
@@ -91,7 +105,7 @@ def secret_cookie(
         path=path,
         max_age=max(0, max_age),
         httponly=True,
-        secure=is_https(request),
+        secure=cookie_secure(request),
         samesite=samesite,
     )
 
@@ -103,7 +117,7 @@ def expired_cookie(request: AnyRequest, key: str, *, path: str) -> Cookie:
         path=path,
         max_age=0,
         httponly=True,
-        secure=is_https(request),
+        secure=cookie_secure(request),
         samesite="strict",
     )
 
@@ -210,3 +224,52 @@ def parse_local(value: str | None, tz: str = DEFAULT_TZ) -> datetime | None:
 def lines(value: str | None) -> list[str]:
     """Non-empty lines of a text area."""
     return [line.strip() for line in (value or "").splitlines() if line.strip()]
+
+
+# --------------------------------------------------------------------------- form input checks
+
+#: The longest value one page form field may carry (the request body as a whole is limited by
+#: ``RUNXIN_MAX_BODY_BYTES``), and the longest field name.
+FORM_VALUE_MAX = 20_000
+FORM_NAME_MAX = 100
+_FORM_MEDIA_TYPE = "application/x-www-form-urlencoded"
+
+
+async def check_form_input(request: AnyRequest) -> None:
+    """Refuse a page form carrying control characters or over-long values, before any handler
+    runs (so nothing is written): a 400 naming the field, in zh-CN and en.
+
+    Every field may hold line breaks and tabs (free text: notes, plans); any other C0 or C1
+    control character (a NUL fails in PostgreSQL), a bidi override or isolate, or a value over
+    :data:`FORM_VALUE_MAX` characters is refused. Only url-encoded form posts are looked at.
+    """
+    if request.method not in {"POST", "PUT", "PATCH"}:
+        return
+    if request.content_type[0] != _FORM_MEDIA_TYPE:
+        return
+    from survey_service.schemas import FREE_TEXT_PATTERN, SINGLE_LINE_PATTERN
+
+    value_ok, name_ok = re.compile(FREE_TEXT_PATTERN), re.compile(SINGLE_LINE_PATTERN)
+    form = await request.form()
+    for name, value in form.multi_items():
+        if len(name) > FORM_NAME_MAX or not name_ok.search(name):
+            _refuse_field(name[:FORM_NAME_MAX], "bad_name", "the field name is not valid")
+        if not isinstance(value, str):
+            continue
+        if len(value) > FORM_VALUE_MAX:
+            _refuse_field(name, "too_long", f"longer than {FORM_VALUE_MAX} characters")
+        if not value_ok.search(value):
+            _refuse_field(name, "control", "contains control characters or bidi overrides")
+
+
+def _refuse_field(name: str, why: str, detail: str) -> None:
+    shown = name.encode("unicode_escape").decode("ascii")  # a hostile name, made printable
+    raise BadRequest(
+        f"form field {shown!r}: {detail}",
+        code="invalid_form_field",
+        message={
+            lang: TEXT[lang][f"form_field_{why}"].format(field=shown, limit=FORM_VALUE_MAX)
+            for lang in LANGUAGES
+        },
+        extra={"field": shown},
+    )

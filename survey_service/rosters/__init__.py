@@ -52,6 +52,7 @@ from survey_service.rosters._plan import (
     ImportPlan,
     StudentLeave,
     StudentUpdate,
+    leavers_token,
     plan_import,
 )
 
@@ -78,6 +79,7 @@ __all__ = [
     "committee_check",
     "counsellor_ratio",
     "iter_roster",
+    "leavers_token",
     "parse_roster",
     "plan_import",
 ]

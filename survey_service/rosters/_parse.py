@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Generator, Iterator, Sequence
 from itertools import chain
 from pathlib import Path
@@ -17,6 +18,13 @@ from survey_service.rosters._values import cell_text
 _HEADER_SEARCH = 10  # a title row or two above the header is common; look this far
 
 Item = RosterRow | RowError
+
+# Control characters (tabs and line breaks aside), bidi overrides and isolates, lone surrogates:
+# never stored (a NUL fails in PostgreSQL; an override makes a name display as another).
+_CONTROL = re.compile(
+    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff]"
+)
+_CONTROL_REASON = "contains control characters or text-direction overrides (含有控制字符)"
 
 
 def iter_roster(path: str | os.PathLike[str]) -> RosterStream:
@@ -172,6 +180,11 @@ class RosterStream(Iterator[Item]):
         convert = RowConverter(mapping)
         data_rows = 0
         for number, cells in raw:
+            bad = _control_column(mapping, cells)
+            if bad is not None:
+                data_rows += 1
+                yield RowError(number, bad, _CONTROL_REASON)
+                continue
             item = convert(number, cells)
             if item is None:  # an empty row
                 continue
@@ -182,6 +195,15 @@ class RosterStream(Iterator[Item]):
                 yield from item
         if data_rows == 0:
             yield RowError(mapping.row + 1, "", "the file has no student rows (没有学生数据)")
+
+
+def _control_column(mapping: HeaderMap, cells: Sequence[object]) -> str | None:
+    """The header of the first read column whose cell has a control character, else None."""
+    for field, index in mapping.index.items():
+        cell = cells[index] if index < len(cells) else None
+        if isinstance(cell, str) and _CONTROL.search(cell):
+            return mapping.header[field]
+    return None
 
 
 def _just(item: Item) -> Generator[Item, None, None]:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+import hashlib
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Literal
 
 import msgspec
@@ -191,6 +192,27 @@ def plan_import(existing: Mapping[str, ExistingStudent], rows: Sequence[RosterRo
         mark_left=tuple(mark_left),
         skipped=tuple(skipped),
     )
+
+
+def leavers_token(scope: str, student_numbers: Iterable[str]) -> str | None:
+    """The confirmation that marks exactly these students as left: ``"<count>-<digest>"``.
+
+    A preview hands it out for the students missing from the file; an apply marks them as
+    left only when given the same value, so a stale preview (another set of students, even
+    of the same size) cannot confirm a different set. ``None`` when the set is empty.
+
+    Parameters
+    ----------
+    scope : str
+        What the numbers are unique in (the school's id): a token never fits another school.
+    student_numbers : iterable of str
+        The students, in any order.
+    """
+    numbers = sorted(set(student_numbers))
+    if not numbers:
+        return None
+    digest = hashlib.sha256("\n".join([scope, *numbers]).encode()).hexdigest()
+    return f"{len(numbers)}-{digest[:16]}"
 
 
 def _changed(current: ExistingStudent, row: RosterRow) -> tuple[str, ...]:

@@ -2,7 +2,8 @@
 
 CSV: the encoding is UTF-8 (with or without BOM) when the whole file decodes strictly as UTF-8
 (checked in 1 MiB chunks, nothing kept), else GB18030 (which includes GBK and GB2312);
-UTF-16 with a BOM (Excel's "Unicode text") is read too. The delimiter (comma, tab or semicolon)
+UTF-16 LE or BE with a BOM (Excel's "Unicode text") is read too, checked the same way. Anything
+else is refused with the encodings accepted named. The delimiter (comma, tab or semicolon)
 is the one that splits the first lines into the most fields. Row numbers count records, as a
 spreadsheet shows them, so a quoted cell with a line break stays one row.
 
@@ -68,31 +69,45 @@ def open_rows(path: Path, notes: list[str], *, engine: str = "fast") -> RawRows:
 # --------------------------------------------------------------------------- CSV
 
 
+ENCODINGS_ACCEPTED = "UTF-8 (with or without BOM), GB18030/GBK, or UTF-16 with a BOM"
+
+
 def detect_encoding(path: Path) -> str:
-    """The codec to read ``path`` with: ``utf-8-sig``, ``utf-16``, ``utf-8`` or ``gb18030``."""
+    """The codec to read ``path`` with: ``utf-8-sig``, ``utf-16``, ``utf-8`` or ``gb18030``.
+
+    A byte-order mark decides (UTF-8 or UTF-16 LE/BE), and the whole file must then decode
+    strictly; without one, strict UTF-8 is tried first, then GB18030. A NUL character in the
+    text, or a file none of these decode, is a :class:`RosterFileError` naming the encodings
+    accepted — never a decoding error halfway through an import.
+    """
     with path.open("rb") as handle:
         head = handle.read(4)
-        if head.startswith(codecs.BOM_UTF8):
-            return "utf-8-sig"
-        if head[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
-            return "utf-16"
-    for encoding in ("utf-8", "gb18030"):
+    if head.startswith(codecs.BOM_UTF8):
+        candidates: tuple[str, ...] = ("utf-8-sig",)
+    elif head[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
+        candidates = ("utf-16",)
+    else:
+        candidates = ("utf-8", "gb18030")
+    for encoding in candidates:
         if _decodes(path, encoding):
             return encoding
     raise RosterFileError(
-        f"{path.name} is neither UTF-8 nor GB18030 text (文件编码无法识别); save it as CSV UTF-8"
+        f"{path.name} is neither UTF-8 nor GB18030 text, nor UTF-16 with a BOM "
+        "(文件编码无法识别); "
+        f"save it as {ENCODINGS_ACCEPTED} (请另存为 UTF-8、GB18030 或带 BOM 的 UTF-16)"
     )
 
 
 def _decodes(path: Path, encoding: str) -> bool:
+    """True when the whole file decodes strictly with ``encoding`` and has no NUL character."""
     decoder = codecs.getincrementaldecoder(encoding)("strict")
     with path.open("rb") as handle:
         try:
             while chunk := handle.read(_CHUNK):
-                if b"\x00" in chunk:
+                if "\x00" in decoder.decode(chunk):
                     return False
-                decoder.decode(chunk)
-            decoder.decode(b"", final=True)
+            if "\x00" in decoder.decode(b"", final=True):
+                return False
         except UnicodeDecodeError:
             return False
     return True

@@ -10,11 +10,11 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 
-from survey_service.schemas import Language, Request
+from survey_service.schemas import Code, Language, Request
 
 
 class StartSessionRequest(Request, frozen=True):
-    access_code: str
+    access_code: Code
     language: Language = "zh-CN"
 
 
@@ -67,7 +67,7 @@ class SubmissionRequest(Request, frozen=True):
     null), so that an error can name the instrument and the item; nothing is coerced.
     """
 
-    answers: dict[str, dict[str, Any]]
+    answers: dict[Code, dict[Code, Any]]
 
 
 class SubmissionReceipt(msgspec.Struct, frozen=True):
@@ -92,7 +92,7 @@ class PartialAnswers(Request, frozen=True):
     """Answers to save. ``null`` records an item as left out; it never erases a given answer.
     Without ``revision`` the save is the latest: it replaces every answer saved before it."""
 
-    answers: dict[str, dict[str, Any]]
+    answers: dict[Code, dict[Code, Any]]
     revision: SaveRevision | None = None
 
 
