@@ -23,6 +23,7 @@ import msgspec
 
 from instruments import Instrument
 from survey_service.clock import Clock, SystemClock
+from survey_service.security import weak_secret_key
 from survey_service.settings import DEV_SECRET_KEY, Settings, SettingsError
 
 if TYPE_CHECKING:
@@ -117,6 +118,12 @@ def build_parser() -> argparse.ArgumentParser:
     roster_import.add_argument("--school", required=True, help="school code")
     roster_import.add_argument("--apply", action="store_true", help="import (all or nothing)")
     roster_import.add_argument("--json", action="store_true", help="print the report as JSON")
+    roster_import.add_argument(
+        "--confirm-leavers",
+        metavar="TOKEN",
+        help="mark the students missing from the file as left: the token the preview printed "
+        "for exactly that list (without it they stay active)",
+    )
 
     policy = sub.add_parser("policy", help="triage policies")
     policy_sub = policy.add_subparsers(dest="policy_command", required=True)
@@ -139,6 +146,46 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="PATH",
         help="an override layer, applied in order (repeat: district, then school)",
     )
+
+    user = sub.add_parser("user", help="staff accounts (the server operator's actions)")
+    user_sub = user.add_subparsers(dest="user_command", required=True)
+    reset = user_sub.add_parser(
+        "reset-password",
+        parents=[common],
+        help="set a staff account's password, read from stdin or a prompt (never an argument); "
+        "ends its sessions",
+    )
+    reset.add_argument("username")
+    disable = user_sub.add_parser(
+        "disable", parents=[common], help="disable a staff account and end its sessions"
+    )
+    disable.add_argument("username")
+
+    audit_cmd = sub.add_parser("audit", help="the tamper-evident audit log")
+    audit_sub = audit_cmd.add_subparsers(dest="audit_command", required=True)
+    audit_sub.add_parser("seal", parents=[common], help="chain the audit rows not yet sealed")
+    audit_verify = audit_sub.add_parser(
+        "verify",
+        parents=[common],
+        help="seal, then recompute the hash chain: exit 0 when intact, 1 naming the first "
+        "changed, missing or moved row",
+    )
+    audit_verify.add_argument(
+        "--no-seal", action="store_true", help="only verify; seal nothing first"
+    )
+
+    retention = sub.add_parser("retention", help="retention of personal data (issue 19)")
+    retention_sub = retention.add_subparsers(dest="retention_command", required=True)
+    retention_run = retention_sub.add_parser(
+        "run",
+        parents=[common],
+        help="delete or pseudonymise the data whose retention period has passed (counts per "
+        "kind; RUNXIN_RETENTION_<KIND>_DAYS set the periods)",
+    )
+    retention_run.add_argument(
+        "--dry-run", action="store_true", help="count what would change; change nothing"
+    )
+    retention_run.add_argument("--at", help="run as of this time (ISO 8601 with offset)")
 
     inbox = sub.add_parser("inbox", help="a local webhook receiver that prints what arrives")
     inbox.add_argument("--host", default="127.0.0.1")
@@ -229,7 +276,16 @@ def _dispatch(args: argparse.Namespace) -> int:
         run_inbox(args.host, args.port, args.secret, clock=SystemClock())
         return 0
     settings = _settings(args, base_url=getattr(args, "base_url", None))
-    if settings.secret_key == DEV_SECRET_KEY and command in {"serve", "worker", "demo"}:
+    if command in {"serve", "worker"} and weak_secret_key(settings.secret_key, DEV_SECRET_KEY):
+        _err(
+            "RUNXIN_SECRET_KEY is not set (or is the public development key): refusing to "
+            "start. Set it to a long random value, e.g. `python -c \"import secrets; "
+            "print(secrets.token_urlsafe(48))\"`.\n"
+            "runxin: 未设置 RUNXIN_SECRET_KEY（或使用的是公开的开发密钥），拒绝启动。"
+            "请将其设置为一个足够长的随机值。"
+        )
+        return 2
+    if settings.secret_key == DEV_SECRET_KEY and command == "demo":
         _err("warning: RUNXIN_SECRET_KEY is not set; using the insecure development key")
     if command == "db":
         from survey_service.db import upgrade
@@ -252,6 +308,12 @@ def _dispatch(args: argparse.Namespace) -> int:
         return asyncio.run(_cmd_rescore(settings, args))
     if command == "roster":
         return asyncio.run(_cmd_roster(settings, args))
+    if command == "audit":
+        return asyncio.run(_cmd_audit(settings, args))
+    if command == "retention":
+        return asyncio.run(_cmd_retention(settings, args))
+    if command == "user":
+        return _cmd_user(settings, args)
     raise AssertionError(command)  # pragma: no cover - argparse restricts commands
 
 
@@ -383,6 +445,48 @@ async def _cmd_sweep(settings: Settings, at: str) -> int:
         runtime = await svc.runtime()
         stats = await sweep(svc.sessions, settings, now=svc.clock.now(), runtime=runtime)
     print(json.dumps(msgspec.to_builtins(stats)))
+    return 0
+
+
+async def _cmd_retention(settings: Settings, args: argparse.Namespace) -> int:
+    """``runxin retention run [--dry-run] [--at T]``: progress on stderr, the report as JSON."""
+    from survey_service.clock import ManualClock
+    from survey_service.services import retention
+
+    clock: Clock | None = None
+    if args.at:
+        try:
+            when = datetime.fromisoformat(args.at)
+        except ValueError:
+            _err(f"--at {args.at!r} is not an ISO 8601 time")
+            return 1
+        if when.tzinfo is None:
+            _err("--at needs a UTC offset, e.g. 2029-09-01T08:00:00+08:00")
+            return 1
+        clock = ManualClock(when.astimezone(UTC))
+    policy = retention.policy_of(settings)
+    async with _service(settings, clock=clock) as svc, svc.sessions() as db:
+        print(
+            f"retention{' (dry run)' if args.dry_run else ''} at {svc.clock.now().isoformat()}",
+            file=sys.stderr,
+        )
+        try:
+            report = await retention.run_retention(
+                db,
+                policy=policy,
+                secret_key=settings.secret_key,
+                now=svc.clock.now(),
+                dry_run=args.dry_run,
+            )
+        finally:
+            if args.dry_run:
+                await db.rollback()  # a dry run changes nothing
+        if not args.dry_run:
+            await db.commit()
+        for kind, tables in report.counts.items():
+            detail = ", ".join(f"{t} {n}" for t, n in sorted(tables.items())) or "nothing expired"
+            print(f"  {kind} ({policy.days(kind)} days): {detail}", file=sys.stderr)
+    print(json.dumps(msgspec.to_builtins(report)))
     return 0
 
 
@@ -586,7 +690,12 @@ async def _cmd_roster(settings: Settings, args: argparse.Namespace) -> int:
     try:
         async with _service(settings) as svc, svc.sessions() as db, db.begin():
             report = await import_roster(
-                db, school_code=args.school, path=path, apply=args.apply, now=svc.clock.now()
+                db,
+                school_code=args.school,
+                path=path,
+                apply=args.apply,
+                now=svc.clock.now(),
+                confirm_leavers=args.confirm_leavers,
             )
     except (ServiceError, RosterFileError) as exc:
         _err(str(exc))
@@ -605,6 +714,7 @@ async def _cmd_roster(settings: Settings, args: argparse.Namespace) -> int:
                 f"{args.school}: {verb}: {c.create} new, {c.update} updated, "
                 f"{c.unchanged} unchanged, {c.mark_left} marked as left, {c.skipped} skipped"
             )
+        _print_leavers(report)
         if report.ratio is not None and not report.ratio.ok:
             print("staffing check: " + "; ".join(report.ratio.problems))
         for check in report.committee:
@@ -616,6 +726,98 @@ async def _cmd_roster(settings: Settings, args: argparse.Namespace) -> int:
     if report.errors:
         _err(f"{len(report.errors)} bad row(s); nothing was imported")
         return 1
+    return 0
+
+
+def _print_leavers(report: Any) -> None:
+    """Every student the file marks (or would mark) as left, with their open cases."""
+    for r in report.leavers:
+        why = "not in the file" if r.reason == "not_in_file" else f"{r.reason} (row {r.row})"
+        if r.marked:
+            state = "marked as left"
+        elif report.applied:
+            state = "stays active (not confirmed)"
+        elif r.reason == "not_in_file":
+            state = "would be marked as left only with --confirm-leavers"
+        else:
+            state = "would be marked as left"
+        cases = ", ".join(f"{c.case_id} {c.tier} {c.status}" for c in r.open_cases)
+        print(
+            f"  leaving: {r.student_number} {r.name} grade {r.grade} {r.class_name}: {why}; "
+            f"{state}; open cases: {cases or r.open_case_count}"
+        )
+    if report.leavers_unconfirmed:
+        verb = "were not" if report.applied else "will not be"
+        print(
+            f"{report.leavers_unconfirmed} student(s) missing from the file {verb} marked as "
+            f"left (their open cases stay with the school's counsellors either way); to mark "
+            f"exactly them: --apply --confirm-leavers {report.confirm_leavers}"
+        )
+
+
+def _read_new_password(username: str) -> str | None:
+    """The new password: the first line of stdin, or typed twice at a prompt (a terminal);
+    never a command-line argument (those show in ``ps`` and shell history)."""
+    import getpass
+
+    if not sys.stdin.isatty():
+        return sys.stdin.readline().rstrip("\r\n")
+    first = getpass.getpass(f"new password for {username}: ")
+    if getpass.getpass("again: ") != first:
+        _err("the two passwords differ; nothing was changed")
+        return None
+    return first
+
+
+def _cmd_user(settings: Settings, args: argparse.Namespace) -> int:
+    from survey_service.accounts import admin
+    from survey_service.errors import ServiceError
+
+    password = None
+    if args.user_command == "reset-password":
+        password = _read_new_password(args.username)
+        if password is None:
+            return 1
+
+    async def go() -> Any:
+        async with _service(settings) as svc, svc.sessions() as db, db.begin():
+            if password is not None:
+                return await admin.reset_password_by_operator(
+                    db, args.username, new_password=password, now=svc.clock.now()
+                )
+            return await admin.disable_by_operator(db, args.username, now=svc.clock.now())
+
+    try:
+        account = asyncio.run(go())
+    except ServiceError as exc:
+        _err(str(exc))
+        return 1
+    done = "password reset" if password is not None else "disabled"
+    print(f"{account.username}: {done}; {account.sessions_revoked} session(s) ended")
+    return 0
+
+
+async def _cmd_audit(settings: Settings, args: argparse.Namespace) -> int:
+    from survey_service.services import audit
+
+    async with _service(settings) as svc:
+        sealed = 0
+        if args.audit_command == "seal" or not args.no_seal:
+            sealed = await audit.seal_pending(svc.sessions, now=svc.clock.now())
+            print(f"sealed {sealed} audit row(s)", file=sys.stderr)
+        if args.audit_command == "seal":
+            return 0
+        async with svc.sessions() as db, db.begin():
+            report = await audit.verify(db)
+    if report.problem is not None:
+        _err(report.problem.message["zh-CN"])
+        _err(report.problem.message["en"])
+        return 1
+    print(
+        f"审计链完好：{report.sealed} 条记录，链头 {report.head_seq} {report.head_hash}\n"
+        f"audit chain intact: {report.sealed} rows, head {report.head_seq} {report.head_hash}"
+        + (f" ({report.unsealed} not sealed yet)" if report.unsealed else "")
+    )
     return 0
 
 

@@ -15,6 +15,24 @@ DEFAULT_DATABASE_URL = "sqlite:///runxin.db"
 DEV_SECRET_KEY = "dev-insecure-secret-change-me"  # noqa: S105 - flagged loudly when used
 
 
+#: The longest a break-glass read may last, whatever the setting says (4 hours).
+MAX_BREAK_GLASS_MINUTES = 240
+
+
+#: Data kinds with a retention period (issue 19; see ``services/retention_rules.py``).
+RETENTION_KINDS = (
+    "answers",
+    "results",
+    "case_files",
+    "notifications",
+    "inbox",
+    "access",
+    "login_attempts",
+    "identity",
+    "withdrawn",
+)
+
+
 class SettingsError(ValueError):
     """A setting has a value the service cannot use."""
 
@@ -34,7 +52,15 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     max_body_bytes:
         Largest request body accepted (413 above it).
     staff_token_ttl_s:
-        Lifetime of a staff bearer token.
+        Lifetime of a staff bearer token (the absolute session timeout).
+    staff_idle_timeout_s:
+        A staff session ends after this long without a request (issue 19).
+    login_window_s / login_max_failures_account / login_max_failures_address:
+        Sign-in throttling: this many failures in a row for one account name, or in all from
+        one client address, within the window answer 429 until the window has passed.
+    trusted_proxies:
+        Addresses or networks of reverse proxies whose ``X-Forwarded-For`` is believed
+        (``RUNXIN_TRUSTED_PROXIES``, comma-separated); none by default.
     policy_path / policy_overrides_dir / instruments_dirs:
         Optional district triage policy file, a folder of override layers
         (``district.json``, ``<SCHOOL_CODE>.json``) and extra instrument definition folders.
@@ -45,6 +71,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     base_url: str = "http://127.0.0.1:8000"
     max_body_bytes: int = 256 * 1024
     staff_token_ttl_s: int = 12 * 3600
+    staff_idle_timeout_s: int = 30 * 60
+    login_window_s: int = 15 * 60
+    login_max_failures_account: int = 10
+    login_max_failures_address: int = 50
+    trusted_proxies: tuple[str, ...] = ()
     policy_path: str | None = None
     policy_overrides_dir: str | None = None
     instruments_dirs: tuple[str, ...] = ()
@@ -52,6 +83,19 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     dispatch_lease_s: int = 60
     dispatch_concurrency: int = 16
     dispatch_max_attempts: int = 8
+    # How long a district officer's break-glass read of one case lasts (issue 19).
+    break_glass_minutes: int = 30
+    # Retention in days per data kind (issue 19; ``RUNXIN_RETENTION_<KIND>_DAYS``; what each
+    # kind covers and the defaults' reasons: ``services/retention_rules.py``).
+    retention_answers_days: int = 3 * 365
+    retention_results_days: int = 3 * 365
+    retention_case_files_days: int = 5 * 365
+    retention_notifications_days: int = 90
+    retention_inbox_days: int = 180
+    retention_access_days: int = 30
+    retention_login_attempts_days: int = 180
+    retention_identity_days: int = 5 * 365
+    retention_withdrawn_days: int = 30
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> Settings:
@@ -71,6 +115,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
         for var, field in (
             ("RUNXIN_MAX_BODY_BYTES", "max_body_bytes"),
             ("RUNXIN_STAFF_TOKEN_TTL_S", "staff_token_ttl_s"),
+            ("RUNXIN_BREAK_GLASS_MINUTES", "break_glass_minutes"),
+            ("RUNXIN_STAFF_IDLE_TIMEOUT_S", "staff_idle_timeout_s"),
+            ("RUNXIN_LOGIN_MAX_FAILURES_ACCOUNT", "login_max_failures_account"),
+            ("RUNXIN_LOGIN_MAX_FAILURES_ADDRESS", "login_max_failures_address"),
         ):
             if source.get(var):
                 try:
@@ -81,10 +129,42 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             values["instruments_dirs"] = tuple(
                 p for p in source["RUNXIN_INSTRUMENTS_DIRS"].split(os.pathsep) if p
             )
+        if source.get("RUNXIN_TRUSTED_PROXIES"):
+            values["trusted_proxies"] = tuple(
+                p.strip() for p in source["RUNXIN_TRUSTED_PROXIES"].split(",") if p.strip()
+            )
+        for kind in RETENTION_KINDS:  # issue 19: RUNXIN_RETENTION_<KIND>_DAYS, whole days >= 1
+            var = f"RUNXIN_RETENTION_{kind.upper()}_DAYS"
+            if source.get(var):
+                try:
+                    days = int(source[var])
+                except ValueError as exc:
+                    raise SettingsError(f"{var} must be a whole number of days") from exc
+                if days < 1:
+                    raise SettingsError(f"{var} must be at least 1 day, got {days}")
+                values[f"retention_{kind}_days"] = days
         values.update({k: v for k, v in overrides.items() if v is not None})
         settings = msgspec.convert(values, cls)
         database_urls(settings.database_url)  # validate early, with a clear message
+        if not 1 <= settings.break_glass_minutes <= MAX_BREAK_GLASS_MINUTES:
+            raise SettingsError(
+                f"RUNXIN_BREAK_GLASS_MINUTES must be between 1 and {MAX_BREAK_GLASS_MINUTES}, "
+                f"got {settings.break_glass_minutes}"
+            )
+        _check_proxies(settings.trusted_proxies)
         return settings
+
+
+def _check_proxies(proxies: tuple[str, ...]) -> None:
+    import ipaddress
+
+    for proxy in proxies:
+        try:
+            ipaddress.ip_network(proxy, strict=False)
+        except ValueError as exc:
+            raise SettingsError(
+                f"RUNXIN_TRUSTED_PROXIES: {proxy!r} is not an IP address or network"
+            ) from exc
 
 
 class DatabaseUrls(msgspec.Struct, frozen=True):

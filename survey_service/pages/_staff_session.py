@@ -1,8 +1,8 @@
 """Staff sign-in for the pages: a staff bearer token in a signed cookie, CSRF per session.
 
 * The cookie holds the token that ``services.auth.login`` issued (stored as a digest in
-  ``staff_tokens``), signed with the service key; HttpOnly, SameSite=Strict, Secure over https,
-  and only sent to ``/staff`` addresses.
+  ``staff_tokens``), signed with the service key; HttpOnly, SameSite=Strict, Secure (unless
+  the service runs on plain http on localhost), and only sent to ``/staff`` addresses.
 * Every form carries a hidden ``_csrf`` field: an HMAC of the token, so it is fixed for one
   sign-in and useless without it. Every unsafe request (POST) is refused without it, before the
   handler runs. The sign-in form itself is protected by a double-submit cookie.
@@ -16,14 +16,17 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
+from litestar.connection import ASGIConnection
 from litestar.datastructures import State
 from litestar.di import NamedDependency
+from litestar.handlers.base import BaseRouteHandler
 from litestar.response import Redirect, Template
 
-from survey_service.accounts import auth
+from survey_service.accounts import auth, permissions
+from survey_service.accounts.permissions import PERMISSIONS, Role
 from survey_service.clock import Clock
 from survey_service.db import AsyncSession, StaffUser
-from survey_service.errors import Forbidden, ServiceError, Unauthorized
+from survey_service.errors import Forbidden, ServiceError, Unauthorized, note_actor
 from survey_service.pages._web import (
     AnyRequest,
     redirect,
@@ -41,29 +44,37 @@ LOGIN_COOKIE = "rx_login"
 _PURPOSE = "staff-session"
 CSRF_FIELD = "_csrf"
 
-# Where each role lands after signing in, and the pages in its navigation.
-HOME = {
-    "counsellor": "/staff/queue",
-    "school_lead": "/staff/queue",
-    "head_teacher": "/staff/class",
-    "district_officer": "/staff/district",
-    "school_admin": "/staff/school",
-}
+# The staff navigation: each page with the operation it needs (``accounts.permissions``). A
+# role's navigation is the pages it may open, in this order; it lands on the first one.
+NAV_ITEMS = (
+    ("/staff/district", "nav_district", "dashboards.district"),
+    ("/staff/queue", "nav_queue", "cases.list"),
+    ("/staff/school", "nav_school", "dashboards.school"),
+    ("/staff/class", "nav_class", "classes.read"),
+    ("/staff/audit", "nav_audit", "audit.read"),
+)
 NAV = {
-    "counsellor": [("/staff/queue", "nav_queue"), ("/staff/school", "nav_school")],
-    "school_lead": [("/staff/queue", "nav_queue"), ("/staff/school", "nav_school")],
-    "school_admin": [("/staff/school", "nav_school")],
-    "head_teacher": [("/staff/class", "nav_class")],
-    "district_officer": [("/staff/district", "nav_district"), ("/staff/queue", "nav_queue")],
+    role.value: [(path, key) for path, key, op in NAV_ITEMS if role in PERMISSIONS.get(op, ())]
+    for role in Role
 }
+HOME = {role: items[0][0] for role, items in NAV.items() if items}
 
 
-class LoginRequired(Exception):
-    """No valid staff cookie: go to the sign-in page."""
+AnyConnection = ASGIConnection[Any, Any, Any, Any]
 
 
-class CsrfFailed(Exception):
-    """A form post without the session's CSRF token."""
+class LoginRequired(Unauthorized):
+    """No valid staff cookie: go to the sign-in page (logged as an expected 4xx)."""
+
+    def __init__(self) -> None:
+        super().__init__("Sign in to open this page", code="login_required")
+
+
+class CsrfFailed(Forbidden):
+    """A form post without the session's CSRF token (logged, and audited, as a refusal)."""
+
+    def __init__(self) -> None:
+        super().__init__("The form's CSRF token is missing or wrong", code="csrf_failed")
 
 
 @dataclass(frozen=True)
@@ -88,12 +99,12 @@ def session_cookie(request: AnyRequest, rt: Runtime, token: str) -> Any:
     )
 
 
-def _token(request: AnyRequest, rt: Runtime) -> str | None:
+def _token(request: AnyConnection, rt: Runtime) -> str | None:
     return unsign(rt.settings.secret_key, _PURPOSE, request.cookies.get(STAFF_COOKIE))
 
 
 async def current(
-    request: AnyRequest, db: AsyncSession, rt: Runtime, clock: Clock
+    request: AnyConnection, db: AsyncSession, rt: Runtime, clock: Clock
 ) -> StaffSession | None:
     token = _token(request, rt)
     if token is None:
@@ -111,16 +122,9 @@ async def provide_session(
     rt: NamedDependency[Runtime],
     clock: NamedDependency[Clock],
 ) -> StaffSession:
-    """The signed-in staff member; a form post must carry the session's CSRF token.
-
-    The token is checked in a short session of its own: litestar does not clean up the
-    request's ``db`` dependency when another dependency raises, so this one must not raise
-    after the request's transaction has started (on SQLite it would hold the write lock).
-    """
-    async with state.session_factory() as own:
-        session = await current(request, own, rt, clock)
-    if session is None:
-        raise LoginRequired
+    """The signed-in staff member (the access guard's); a form post must carry the
+    session's CSRF token."""
+    session = await _signed_in(request, state, rt, clock)
     if request.method not in {"GET", "HEAD", "OPTIONS"}:
         form = await request.form()
         sent = form.get(CSRF_FIELD)
@@ -129,19 +133,55 @@ async def provide_session(
     return session
 
 
-def require(session: StaffSession, roles: set[str]) -> StaffUser:
-    """The user, if their role may use this page (403 page otherwise)."""
-    if session.user.role not in roles:
-        raise Forbidden(
-            f"The role {session.user.role!r} may not open this page", code="forbidden_role"
-        )
+#: Where the access guard keeps the signed-in staff session (``scope["state"]``).
+SESSION_KEY = "runxin.staff_session"
+
+
+async def _signed_in(
+    connection: AnyConnection, state: State, rt: Runtime, clock: Clock
+) -> StaffSession:
+    """The staff session of the cookie (the guard's, when it ran), or ``LoginRequired``.
+
+    The token is checked in a short session of its own: litestar does not clean up the
+    request's ``db`` dependency when another dependency raises, so this one must not raise
+    after the request's transaction has started (on SQLite it would hold the write lock).
+    """
+    held = connection.scope.get("state", {}).get(SESSION_KEY)
+    if isinstance(held, StaffSession):
+        return held
+    async with state.session_factory() as own, own.begin():  # commits the last-use mark
+        session = await current(connection, own, rt, clock)
+    if session is None:
+        raise LoginRequired
+    note_actor(connection.state, session.user.id, session.user.role, session.user.school_id)
+    connection.scope.setdefault("state", {})[SESSION_KEY] = session
+    return session
+
+
+async def page_guard(connection: AnyConnection, route_handler: BaseRouteHandler) -> None:
+    """Refuse a staff page before its dependencies and handler run: the sign-in page without
+    a valid session cookie, a 403 page (``forbidden_role``) when the role may not perform the
+    page's operation (``opt["permission"]``, see ``accounts.permissions``). The CSRF token of
+    a form post is checked after it, by :func:`provide_session`."""
+    operation = permissions.operation_of(route_handler.opt)
+    if operation is None:
+        return
+    state = connection.app.state
+    session = await _signed_in(connection, state, state.runtime, state.clock)
+    permissions.require(session.user, operation)
+
+
+def require(session: StaffSession, operation: str) -> StaffUser:
+    """The user, if their role may perform ``operation`` (a 403 page otherwise)."""
+    permissions.require(session.user, operation)
     return session.user
 
 
 def page(
     request: AnyRequest, name: str, session: StaffSession, *, status: int = 200, **context: Any
 ) -> Template:
-    """A staff page: navigation for the role, the CSRF token for its forms."""
+    """A staff page: navigation for the role, the CSRF token for its forms, and ``can(op)``
+    (whether the role may perform an operation: which links and buttons to show)."""
     lang = request_language(request)
     flash_key = request.query_params.get("done")
     flash = TEXT[lang].get(flash_key) if flash_key in FLASHES else None
@@ -154,6 +194,7 @@ def page(
         role_label=label("role", session.user.role, lang),
         csrf=session.csrf,
         nav=NAV.get(session.user.role, []),
+        can=lambda operation: permissions.allowed(permissions.role_of(session.user), operation),
         flash=flash,
         **context,
     )
@@ -163,9 +204,15 @@ FLASHES = {"done_ok", "plan_saved", "obs_done", "obs_done_case"}
 
 
 def login_page(
-    request: AnyRequest, *, error: str | None = None, status: int = 200, next_path: str = ""
+    request: AnyRequest,
+    *,
+    error: str | None = None,
+    status: int = 200,
+    next_path: str = "",
+    error_args: tuple[object, ...] = (),
 ) -> Template:
-    """The sign-in form with a fresh double-submit token (cookie and hidden field)."""
+    """The sign-in form with a fresh double-submit token (cookie and hidden field);
+    ``error_args`` fill the error text's ``{}`` slots."""
     lang = request_language(request)
     token = secrets.token_urlsafe(24)
     return render(
@@ -179,7 +226,7 @@ def login_page(
             )
         ],
         login_csrf=token,
-        error=TEXT[lang][error] if error else None,
+        error=TEXT[lang][error].format(*error_args) if error else None,
         next_path=next_path,
         nav=[],
         user=None,

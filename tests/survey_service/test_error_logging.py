@@ -58,6 +58,7 @@ def test_a_client_error_is_one_info_line_without_traceback_or_input(
     assert [(r.levelno, r.exc_info) for r in logged] == [(logging.INFO, None)] * 2
     text = "\n".join(r.getMessage() for r in logged)
     assert "404 unknown_access_code" in text and "/s/{code}" in text
+    assert all("[request " in r.getMessage() for r in logged)
     assert CANARY not in text
 
 
@@ -72,10 +73,25 @@ def test_a_server_fault_is_an_error_with_its_traceback(
 
     monkeypatch.setattr(screening, "start_session", broken)
     with app_client(create_app(settings, clock=ManualClock(T0))) as http:
-        r = http.post("/api/v1/student/sessions", json={"access_code": code})
+        r = http.post(
+            "/api/v1/student/sessions",
+            json={"access_code": code},
+            headers={"X-Request-Id": "proxy-42"},
+        )
         assert r.status_code == 500 and r.json()["type"] == "urn:runxin:problem:internal"
-    assert len(logged) == 1 and logged[0].levelno == logging.ERROR
+        # The request id (the proxy's, kept) is in the reply and in the one log line.
+        assert r.headers["x-request-id"] == "proxy-42" and "proxy-42" in r.json()["detail"]
+        fresh = http.post(
+            "/api/v1/student/sessions",
+            json={"access_code": code},
+            headers={"X-Request-Id": "bad id;<x>"},
+        )
+        rid = fresh.headers["x-request-id"]
+        assert len(rid) == 32 and rid.isalnum(), "an unsafe id is replaced by a fresh one"
+    assert [r.levelno for r in logged] == [logging.ERROR] * 2
     assert logged[0].exc_info is not None and logged[0].exc_info[0] is RuntimeError
+    assert "[request proxy-42]" in logged[0].getMessage()
+    assert f"[request {rid}]" in logged[1].getMessage()
 
 
 def test_replies_are_not_cached_unless_the_handler_says_so(database_url: str) -> None:
