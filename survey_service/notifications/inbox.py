@@ -9,8 +9,9 @@ from typing import Any
 import msgspec
 from sqlalchemy import select
 
-from survey_service.accounts.access import require_role
-from survey_service.db import AsyncSession, InboxItem, OperatorAlert, School, StaffUser
+from survey_service.accounts import permissions
+from survey_service.accounts.access import scope_filter
+from survey_service.db import AsyncSession, InboxItem, OperatorAlert, StaffUser
 from survey_service.errors import NotFound
 
 
@@ -35,6 +36,7 @@ async def my_notifications(
     db: AsyncSession, user: StaffUser, *, unread_only: bool
 ) -> list[InboxItemOut]:
     """The caller's in-app notifications, newest first."""
+    permissions.require(user, "inbox.own")
     query = select(InboxItem).where(InboxItem.user_id == user.id)
     if unread_only:
         query = query.where(InboxItem.read_at.is_(None))
@@ -45,6 +47,7 @@ async def my_notifications(
 async def mark_read(
     db: AsyncSession, user: StaffUser, item_id: uuid.UUID, *, now: datetime
 ) -> InboxItemOut:
+    permissions.require(user, "inbox.own")
     item = await db.get(InboxItem, item_id)
     if item is None or item.user_id != user.id:
         raise NotFound("No such notification", code="notification_not_found")
@@ -55,13 +58,10 @@ async def mark_read(
 
 async def operator_alerts(db: AsyncSession, user: StaffUser) -> list[AlertOut]:
     """Unresolved delivery failures in the caller's school (or district)."""
-    require_role(user, {"school_lead", "school_admin", "district_officer"}, "read alerts")
-    query = select(OperatorAlert).where(OperatorAlert.resolved_at.is_(None))
-    if user.role == "district_officer":
-        query = query.join(School, School.id == OperatorAlert.school_id).where(
-            School.district_id == user.district_id
-        )
-    else:
-        query = query.where(OperatorAlert.school_id == user.school_id)
+    permissions.require(user, "alerts.read")
+    query = select(OperatorAlert).where(
+        OperatorAlert.resolved_at.is_(None),
+        scope_filter(user, school_id=OperatorAlert.school_id),
+    )
     rows = (await db.scalars(query.order_by(OperatorAlert.at.desc()).limit(500))).all()
     return [AlertOut(r.id, r.at, r.kind, r.school_id, r.detail, r.resolved_at) for r in rows]

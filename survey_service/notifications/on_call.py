@@ -15,7 +15,8 @@ from datetime import datetime
 import msgspec
 from sqlalchemy import select
 
-from survey_service.accounts.access import require_role
+from survey_service.accounts import permissions
+from survey_service.accounts.access import school_in_scope
 from survey_service.db import AsyncSession, School, StaffUser
 from survey_service.errors import NotFound, Unprocessable
 from survey_service.notifications.routing import school_channels, school_routes
@@ -31,9 +32,6 @@ from triage.channels import (
     parse_rota,
     rota_members,
 )
-
-ROTA_EDITORS = {"school_lead", "district_officer"}
-ROTA_READERS = {"school_lead", "district_officer", "counsellor", "school_admin"}
 
 #: Which default applies to an empty rota, in both languages.
 DEFAULT_ROTA = {
@@ -61,18 +59,6 @@ class OnCallOut(msgspec.Struct, frozen=True):
     default: dict[str, str] | None
     channels: list[str]
     members: list[MemberOut]
-
-
-async def _school_in_scope(db: AsyncSession, user: StaffUser, school_code: str) -> School:
-    school = await db.scalar(select(School).where(School.code == school_code))
-    if school is None:
-        raise NotFound(f"No school {school_code!r}", code="school_not_found")
-    if user.role == "district_officer":
-        if school.district_id != user.district_id:
-            raise NotFound(f"No school {school_code!r}", code="school_not_found")
-    elif school.id != user.school_id:
-        raise NotFound(f"No school {school_code!r}", code="school_not_found")
-    return school
 
 
 async def _staff(db: AsyncSession, school: School) -> list[StaffUser]:
@@ -123,8 +109,8 @@ async def _out(db: AsyncSession, school: School, entries: tuple[OnCallEntry, ...
 
 async def get_on_call(db: AsyncSession, user: StaffUser, school_code: str) -> OnCallOut:
     """The school's rota and whom it names (school lead, counsellor, district officer)."""
-    require_role(user, ROTA_READERS, "read the on-call rota")
-    school = await _school_in_scope(db, user, school_code)
+    permissions.require(user, "rota.read")
+    school = await school_in_scope(db, user, school_code)
     return await _out(db, school, stored_rota(school))
 
 
@@ -136,8 +122,8 @@ async def put_on_call(
     Raises ``Unprocessable`` (422) naming the field (``extra["field"]``) when the rota is not
     valid; nothing is written then.
     """
-    require_role(user, ROTA_EDITORS, "set the on-call rota")
-    school = await _school_in_scope(db, user, school_code)
+    permissions.require(user, "rota.edit")
+    school = await school_in_scope(db, user, school_code)
     try:
         entries = parse_rota(data)
         check_rota_channels(entries, channels=await school_channels(db, school))
@@ -161,6 +147,7 @@ async def put_on_call(
         msgspec.structs.replace(e, user_id=_canonical(e.user_id)) if e.user_id else e
         for e in entries
     )
+    before = _rota_summary(stored_rota(school))
     school.on_call_rota = msgspec.to_builtins(list(entries))
     audit.record(
         db,
@@ -171,8 +158,20 @@ async def put_on_call(
         subject_ids=[school.id],
         school_id=school.id,
         now=now,
+        detail={"old": before, "new": _rota_summary(entries)},
     )
     return await _out(db, school, entries)
+
+
+def _rota_summary(entries: tuple[OnCallEntry, ...]) -> str:
+    """Who the rota pages on which channel, for the audit log (ids and channel names only)."""
+    if not entries:
+        return "default"
+    text = "; ".join(
+        f"{'user:' + e.user_id if e.user_id else 'role:' + str(e.role)}/{e.channel or 'default'}"
+        for e in entries
+    )
+    return text[:500]
 
 
 def _canonical(value: str | None) -> str:
@@ -225,7 +224,7 @@ async def _own_school(db: AsyncSession, user: StaffUser) -> School:
 
 async def on_call_page(db: AsyncSession, user: StaffUser) -> OnCallPage:
     """The rota of the caller's own school, with the staff who may be named (for the page)."""
-    require_role(user, ROTA_READERS - {"district_officer"}, "read the on-call rota")
+    permissions.require(user, "rota.page")
     school = await _own_school(db, user)
     return OnCallPage(
         rota=await get_on_call(db, user, school.code),
@@ -233,7 +232,7 @@ async def on_call_page(db: AsyncSession, user: StaffUser) -> OnCallPage:
             StaffChoice(user_id=str(s.id), display_name=s.display_name, role=s.role)
             for s in await _staff(db, school)
         ],
-        can_edit=user.role in ROTA_EDITORS,
+        can_edit=permissions.allowed(user.role, "rota.page_edit"),
         timezone=school.timezone,
     )
 
@@ -242,6 +241,6 @@ async def put_own_on_call(
     db: AsyncSession, user: StaffUser, data: object, *, now: datetime
 ) -> OnCallOut:
     """Set the rota of the caller's own school (see :func:`put_on_call`)."""
-    require_role(user, ROTA_EDITORS, "set the on-call rota")
+    permissions.require(user, "rota.page_edit")
     school = await _own_school(db, user)
     return await put_on_call(db, user, school.code, data, now=now)

@@ -29,7 +29,6 @@ Now = NamedDependency[Clock]
 Sess = NamedDependency[ss.StaffSession]
 Form = URLEncodedBody[dict[str, str]]
 
-PAGE_ROLES = {"school_lead", "counsellor", "school_admin"}
 BLANK_ROWS = 3
 MAX_ROWS = 50
 
@@ -125,19 +124,19 @@ def _render(
     )
 
 
-@get("/on-call")
+@get("/on-call", opt={"permission": "rota.page"})
 async def on_call_page(request: AnyRequest, sess: Sess, db: Db) -> Template:
-    ss.require(sess, PAGE_ROLES)
+    ss.require(sess, "rota.page")
     return _render(request, sess, await on_call.on_call_page(db, sess.user))
 
 
-@post("/on-call", status_code=303)
+@post("/on-call", status_code=303, opt={"permission": "rota.page_edit"})
 async def on_call_save(
     request: AnyRequest, data: Form, sess: Sess, db: Db, clock: Now
 ) -> Template | Redirect:
     """Save the rota; an invalid one comes back with the message (naming the field) and the
     rows as typed. Nothing is stored then."""
-    ss.require(sess, PAGE_ROLES)
+    ss.require(sess, "rota.page_edit")
     try:
         await on_call.put_own_on_call(db, sess.user, {"entries": _entries(data)}, now=clock.now())
     except Unprocessable as exc:

@@ -9,14 +9,19 @@ the one channel, as in the operating contract; without a webhook either, the one
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from datetime import datetime
+from typing import Any
+from urllib.parse import urlsplit
 
 import msgspec
 from sqlalchemy import select
 
-from survey_service.accounts.access import require_role
+from survey_service.accounts import permissions
+from survey_service.accounts.access import school_in_scope
 from survey_service.db import AsyncSession, District, NotificationRoutes, School, StaffUser
-from survey_service.errors import NotFound, Unprocessable
+from survey_service.errors import Unprocessable
+from survey_service.services import audit
 from triage.channels import (
     ON_CALL_ROLE,
     ChannelConfig,
@@ -32,7 +37,6 @@ from triage.channels import (
 DEFAULT_CHANNEL = "webhook"
 #: Signing secret of a webhook URL set without a secret (``runxin demo --webhook-url`` alone).
 _NO_SECRET = "unconfigured"  # noqa: S105 - a placeholder, not a credential
-ROUTE_EDITORS = {"school_lead", "school_admin"}
 
 
 async def route_for(db: AsyncSession, school: School, role: str) -> RecipientRoute:
@@ -149,10 +153,8 @@ async def put_school_routes(
     now: datetime,
 ) -> RoutesOut:
     """Validate and store a school's channel routes (422 naming the problem when invalid)."""
-    require_role(user, ROUTE_EDITORS, "configure notification channels")
-    school = await db.scalar(select(School).where(School.code == school_code))
-    if school is None or school.id != user.school_id:
-        raise NotFound(f"No school {school_code!r}", code="school_not_found")
+    permissions.require(user, "routes.edit")
+    school = await school_in_scope(db, user, school_code)
     try:
         parsed: SchoolChannels = parse_school_channels(document)
     except ValueError as exc:
@@ -162,6 +164,7 @@ async def put_school_routes(
     row = await db.scalar(
         select(NotificationRoutes).where(NotificationRoutes.school_id == school.id)
     )
+    before = routes_summary(row.document if row is not None else None)
     if row is None:
         row = NotificationRoutes(
             id=uuid.uuid4(),
@@ -173,4 +176,40 @@ async def put_school_routes(
         db.add(row)
     else:
         row.document, row.updated_at = dict(document), now
+    # Red alerts follow these routes: who redirected them where is audited (hosts only —
+    # webhook URLs carry tokens).
+    audit.record(
+        db,
+        actor_id=user.id,
+        actor_role=user.role,
+        action="school.routes",
+        subject_type="school",
+        subject_ids=[school.id],
+        school_id=school.id,
+        now=now,
+        detail={"old": before, "new": routes_summary(document)},
+    )
     return RoutesOut(school_code=school_code, roles=[r.role for r in parsed.routes], updated_at=now)
+
+
+def _where(channel: ChannelConfig) -> str:
+    """A channel's kind and, for a URL or server, only its host: never a path, query, token,
+    secret, address or password."""
+    target = getattr(channel, "url", None) or getattr(channel, "host", None)
+    host = urlsplit(target).hostname if target and "//" in target else target
+    return f"{channel.type}@{host}" if host else channel.type
+
+
+def routes_summary(document: Mapping[str, Any] | None) -> str:
+    """The routes a channel document sets, masked for the audit log:
+    ``counsellor=webhook@hooks.example.org>sms@sms.example.org; school_lead=inapp``."""
+    if not document:
+        return "default"
+    try:
+        parsed = parse_school_channels(document)
+    except (ValueError, TypeError, msgspec.ValidationError):
+        return "invalid"
+    text = "; ".join(
+        f"{route.role}={'>'.join(_where(c) for c in route.channels)}" for route in parsed.routes
+    )
+    return text[:500]

@@ -11,6 +11,7 @@ from datetime import datetime
 
 from sqlalchemy import select
 
+from survey_service.accounts.views import role_shows_identity
 from survey_service.db import (
     AsyncSession,
     Case,
@@ -82,7 +83,8 @@ async def enqueue(
             now=now,
             due_at=due_at,
             extra=extra,
-            class_name=class_name,
+            # The class only to roles that see identities: never to the district (issue 19).
+            class_name=class_name if role_shows_identity(recipient_role) else None,
         )
         if message is not None:
             queued.append(message)
@@ -205,7 +207,7 @@ async def enqueue_on_call(
             now=now,
             due_at=None,
             extra=None,
-            class_name=class_name,
+            class_name=class_name if role_shows_identity(pick.role) else None,
         )
         if message is not None:
             queued.append(message)

@@ -6,11 +6,13 @@ from typing import Any
 
 from litestar import get, put
 from litestar.di import NamedDependency
-from litestar.params import FromPath, JSONBody
+from litestar.params import JSONBody
 
+from survey_service.api.params import CalendarLabel, SchoolCode
 from survey_service.clock import Clock
 from survey_service.db import AsyncSession, StaffUser
 from survey_service.notifications import on_call
+from survey_service.schemas import Code
 from survey_service.schools import calendars
 from survey_service.schools.schemas import CalendarOut
 
@@ -20,10 +22,11 @@ from survey_service.schools.schemas import CalendarOut
     tags=["schools"],
     status_code=200,
     summary="Set a school year's calendar (terms, exams, holidays, 调休)",
+    opt={"permission": "calendars.edit"},
 )
 async def calendar_put(
-    school_code: FromPath[str],
-    label: FromPath[str],
+    school_code: SchoolCode,
+    label: CalendarLabel,
     data: JSONBody[calendars.CalendarDocument],
     db: NamedDependency[AsyncSession],
     staff: NamedDependency[StaffUser],
@@ -36,9 +39,10 @@ async def calendar_put(
     "/api/v1/schools/{school_code:str}/on-call",
     tags=["schools"],
     summary="The school's on-call rota for suicide-pathway cases outside school hours",
+    opt={"permission": "rota.read"},
 )
 async def on_call_get(
-    school_code: FromPath[str], db: NamedDependency[AsyncSession], staff: NamedDependency[StaffUser]
+    school_code: SchoolCode, db: NamedDependency[AsyncSession], staff: NamedDependency[StaffUser]
 ) -> on_call.OnCallOut:
     return await on_call.get_on_call(db, staff, school_code)
 
@@ -48,10 +52,11 @@ async def on_call_get(
     tags=["schools"],
     status_code=200,
     summary="Set the school's on-call rota (who, which channel, which hours)",
+    opt={"permission": "rota.edit"},
 )
 async def on_call_put(
-    school_code: FromPath[str],
-    data: JSONBody[dict[str, Any]],
+    school_code: SchoolCode,
+    data: JSONBody[dict[Code, Any]],
     db: NamedDependency[AsyncSession],
     staff: NamedDependency[StaffUser],
     clock: NamedDependency[Clock],

@@ -7,18 +7,20 @@ visits, re-screens) are placed on these. A school without a calendar counts week
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Annotated
 from zoneinfo import ZoneInfo
 
 import msgspec
 from sqlalchemy import select
 
 import triage
-from survey_service.accounts.access import require_role
+from survey_service.accounts import permissions
+from survey_service.accounts.access import school_in_scope
 from survey_service.db import AsyncSession, School, SchoolCalendarRecord, StaffUser
-from survey_service.errors import NotFound, Unprocessable
+from survey_service.errors import Unprocessable
+from survey_service.schemas import single_line
 from survey_service.schools.schemas import CalendarOut
-
-CALENDAR_EDITORS = {"school_admin", "school_lead"}
+from survey_service.services import audit
 
 
 class ExamIn(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -39,8 +41,8 @@ class CalendarDocument(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     terms: list[TermIn]
     holidays: list[date] = []
     makeup_workdays: list[date] = []
-    day_start: str = "08:00"
-    day_end: str = "17:00"
+    day_start: Annotated[str, single_line(8)] = "08:00"
+    day_end: Annotated[str, single_line(8)] = "17:00"
 
 
 def build_calendar(
@@ -84,10 +86,8 @@ async def put_calendar(
     now: datetime,
 ) -> CalendarOut:
     """Create or replace a school year's calendar (school admin or lead of that school)."""
-    require_role(user, CALENDAR_EDITORS, "edit school calendars")
-    school = await db.scalar(select(School).where(School.code == school_code))
-    if school is None or school.id != user.school_id:
-        raise NotFound(f"No school {school_code!r}", code="school_not_found")
+    permissions.require(user, "calendars.edit")
+    school = await school_in_scope(db, user, school_code)
     if not doc.terms:
         raise Unprocessable("a calendar needs at least one term", code="invalid_calendar")
     try:
@@ -115,6 +115,22 @@ async def put_calendar(
         row.first_day, row.last_day = first, last
         row.document = msgspec.to_builtins(doc)
         row.updated_at = now
+    audit.record(
+        db,
+        actor_id=user.id,
+        actor_role=user.role,
+        action="school.calendar",
+        subject_type="school",
+        subject_ids=[school.id],
+        school_id=school.id,
+        now=now,
+        detail={
+            "label": label,
+            "first_day": first.isoformat(),
+            "last_day": last.isoformat(),
+            "terms": len(doc.terms),
+        },
+    )
     return CalendarOut(
         school_code=school_code,
         label=row.label,

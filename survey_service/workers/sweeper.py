@@ -6,6 +6,8 @@
 - An incident review not filed within 14 days is escalated to the district.
 - Critical answers saved but never submitted (the session idle 30 minutes) are triaged and open
   a case like a submission would (``services.saved_triage``, issue 11; needs the runtime).
+- Once a day, the retention job deletes or pseudonymises expired data (``services.retention``,
+  issue 19).
 
 Each ladder step fires exactly once and in order, even when the clock jumps forward by days;
 the highest fired level is stored, so a clock that jumps back fires nothing early.
@@ -38,6 +40,7 @@ from survey_service.db import (
 from survey_service.notifications.service import enqueue, enqueue_case_notification
 from survey_service.schools.calendars import school_calendar
 from survey_service.screening.saved_triage import triage_saved_answers
+from survey_service.services import audit, retention
 from survey_service.services.runtime import Runtime
 from survey_service.settings import Settings
 
@@ -51,6 +54,9 @@ class SweepStats(msgspec.Struct):
     reminders: int = 0
     saved_checked: int = 0
     saved_triaged: int = 0
+    retention_ran: bool = False  # issue 19: the daily retention step ran in this pass
+    retention_changed: int = 0
+    audit_sealed: int = 0
 
 
 def _steps(ladder: list[dict[str, object]]) -> tuple[triage.EscalationStep, ...]:
@@ -84,6 +90,16 @@ async def sweep(
             await _plan_reviews(db, runtime, now, stats)
         await _incidents(db, settings, now, stats)
         await _reminders(db, settings, now, stats)
+    # Retention (issue 19), at most once a day, in a transaction of its own; before sealing,
+    # so its audit row is chained in the same pass.
+    async with session_factory() as db, db.begin():
+        if await retention.due(db, now):
+            report = await retention.run_retention(
+                db, policy=retention.policy_of(settings), secret_key=settings.secret_key, now=now
+            )
+            stats.retention_ran, stats.retention_changed = True, report.total()
+    # Chain the audit rows written since the last pass, in short transactions of their own.
+    stats.audit_sealed = await audit.seal_pending(session_factory, now=now)
     return stats
 
 

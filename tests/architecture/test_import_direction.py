@@ -58,7 +58,7 @@ ENV_ALLOWED = {"survey_service/settings.py"}
 #: The feature slices of survey_service: each holds its wire formats (``schemas``), services,
 #: JSON controllers (``api``, ``*_api``) and page controllers (``pages``, ``*_pages``,
 #: ``dashboards``, ``flow``).
-SLICES = ("accounts", "campaigns", "cases", "notifications", "schools", "screening")
+SLICES = ("accounts", "audit", "campaigns", "cases", "notifications", "schools", "screening")
 _API_NAMES = re.compile(r"^(api|\w+_api)$")
 _PAGE_NAMES = re.compile(r"^(pages|\w+_pages|dashboards|flow)$")
 
