@@ -16,7 +16,9 @@ from zoneinfo import ZoneInfo
 import msgspec
 from sqlalchemy import select
 
-from survey_service.accounts.access import require_role, schools_in_scope
+from survey_service.accounts import permissions
+from survey_service.accounts.access import schools_in_scope, scope_of
+from survey_service.campaigns import suppression
 from survey_service.campaigns.service import consent_needed, targets
 from survey_service.db import (
     AsyncSession,
@@ -29,8 +31,10 @@ from survey_service.db import (
 )
 from survey_service.errors import NotFound
 
-MIN_CELL = 5  # counts of 1-4 in tier aggregates are shown as suppressed (None)
-READERS = {"school_admin", "school_lead", "counsellor", "head_teacher", "district_officer"}
+# Tier counts of 1-4 are hidden (None), and so are complementary cells wherever the school's
+# published ``submitted`` total would otherwise give a hidden count away (suppression.py).
+MIN_CELL = suppression.MIN_CELL
+TIERS = ("red", "orange", "yellow", "green")
 
 
 class Counts(msgspec.Struct):
@@ -86,8 +90,16 @@ class CoverageReport(msgspec.Struct, frozen=True):
     suppressed_below: int = MIN_CELL
 
 
-def _suppress(value: int) -> int | None:
-    return None if 0 < value < MIN_CELL else value
+def _tier_cells(tiers: Counter[str]) -> dict[str, int | None]:
+    """One school's tier counts, small cells and their complements hidden.
+
+    The published table is schools × tiers with each school's total (``submitted``), and no
+    per-tier total across schools: rows are independent, so protecting each row on its own
+    is exactly protecting the whole table, and a school's row reads the same in the school's
+    and the district's view.
+    """
+    table = suppression.suppress([[tiers.get(t, 0) for t in TIERS]], k=MIN_CELL)
+    return dict(zip(TIERS, table.cells[0], strict=True))
 
 
 async def _campaign_counts(
@@ -112,7 +124,7 @@ async def _campaign_counts(
         for counts in (entry[2], total):
             counts.invited += 1
             consent = consents.get(student.id)
-            if consent == "refused":
+            if consent in ("refused", "withdrawn"):  # withdrawn (issue 19): not taking part
                 counts.refused += 1
             elif consent == "granted" or not consent_needed(campaign, student, today):
                 counts.consented += 1
@@ -159,7 +171,7 @@ async def coverage(
     db: AsyncSession, user: StaffUser, *, campaign_id: uuid.UUID | None, now: datetime
 ) -> CoverageReport:
     """Coverage of one campaign, or of each school's latest campaign in the caller's scope."""
-    require_role(user, READERS, "read coverage")
+    permissions.require(user, "coverage.read")
     schools = await schools_in_scope(db, user)
     by_id = {s.id: s for s in schools}
     campaigns: list[Campaign] = []
@@ -179,7 +191,7 @@ async def coverage(
             )
             if latest is not None:
                 campaigns.append(latest)
-    head = user if user.role == "head_teacher" else None
+    head = user if scope_of(user) == "class" else None  # a head teacher: their classes
     out_schools: list[SchoolCoverage] = []
     out_classes: list[ClassCoverage] = []
     covered = {c.school_id for c in campaigns}
@@ -200,9 +212,7 @@ async def coverage(
                 total.started,
                 total.submitted,
                 total.coverage,
-                {t: _suppress(tiers.get(t, 0)) for t in ("red", "orange", "yellow", "green")}
-                if show_tiers
-                else {},
+                _tier_cells(tiers) if show_tiers else {},
                 total.guardian_started,
                 total.guardian_submitted,
             )
@@ -217,7 +227,7 @@ async def coverage(
                 )
             )
     return CoverageReport(
-        scope="district" if user.role == "district_officer" else "school",
+        scope="district" if scope_of(user) == "district" else "school",
         generated_at=now,
         schools=out_schools,
         classes=out_classes,

@@ -13,6 +13,7 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath
 from litestar.response import Template
 
+from survey_service.accounts.access import scope_of
 from survey_service.campaigns import coverage, reads
 from survey_service.cases import incidents
 from survey_service.clock import Clock
@@ -22,13 +23,12 @@ from survey_service.pages import _charts, _exports
 from survey_service.pages import _staff_session as ss
 from survey_service.pages._web import AnyRequest, local_time, request_language
 from survey_service.pages.i18n import TEXT, label
+from survey_service.services import audit
 
 Db = NamedDependency[AsyncSession]
 Now = NamedDependency[Clock]
 Sess = NamedDependency[ss.StaffSession]
 
-SCHOOL_ROLES = {"counsellor", "school_lead", "school_admin"}
-DISTRICT_ROLES = {"district_officer"}
 TIER_KEYS = ("red", "orange", "yellow", "green")
 
 
@@ -51,9 +51,9 @@ def _funnel(t: dict[str, str], chart_id: str, counts: Any) -> Any:
     )
 
 
-@get("/school")
+@get("/school", opt={"permission": "dashboards.school"})
 async def school_page(request: AnyRequest, sess: Sess, db: Db, clock: Now) -> Template:
-    user = ss.require(sess, SCHOOL_ROLES)
+    user = ss.require(sess, "dashboards.school")
     t = TEXT[request_language(request)]
     now = clock.now()
     report = await coverage.coverage(db, user, campaign_id=None, now=now)
@@ -94,9 +94,9 @@ class _Totals:
         self.refused = sum(s.refused for s in schools)
 
 
-@get("/district")
+@get("/district", opt={"permission": "dashboards.district"})
 async def district_page(request: AnyRequest, sess: Sess, db: Db, clock: Now) -> Template:
-    user = ss.require(sess, DISTRICT_ROLES)
+    user = ss.require(sess, "dashboards.district")
     lang = request_language(request)
     t = TEXT[lang]
     now = clock.now()
@@ -133,20 +133,20 @@ async def district_page(request: AnyRequest, sess: Sess, db: Db, clock: Now) -> 
 EXPORTS = {"coverage.csv", "coverage.xlsx", "tasks.csv", "tasks.xlsx"}
 
 
-@get("/exports/{name:str}")
+@get("/exports/{name:str}", opt={"permission": "dashboards.export"})
 async def export(
     request: AnyRequest, name: FromPath[str], sess: Sess, db: Db, clock: Now
 ) -> Response[bytes]:
     """Coverage per class (school) or per school (district), or the open-task list by due
     time; CSV or XLSX. Student names appear only in a school's own task list."""
-    user = ss.require(sess, SCHOOL_ROLES | DISTRICT_ROLES)
+    user = ss.require(sess, "dashboards.export")
     if name not in EXPORTS:
         raise NotFound("No such export", code="export_not_found")
     what, fmt = name.split(".")
     lang = request_language(request)
     t = TEXT[lang]
     now = clock.now()
-    district = user.role == "district_officer"
+    district = scope_of(user) == "district"
     if what == "coverage":
         report = await coverage.coverage(db, user, campaign_id=None, now=now)
         counts = [t["invited"], t["consented"], t["refused"], t["started"], t["submitted_n"]]
@@ -180,17 +180,29 @@ async def export(
                 ]
                 for c in report.classes
             ]
+        _audit_download(
+            user,
+            what,
+            fmt,
+            "school" if district else "class",
+            [s.school_id for s in report.schools]
+            if district
+            else [c.class_id for c in report.classes],
+            len(rows),
+            now,
+            db,
+        )
         return _exports.download("coverage", fmt, t["coverage"], header, rows)
     tasks = await reads.open_tasks(db, user, now=now)
-    header = [t["col_school"], t["grade_class"], t["col_class"]]
-    if not district:
-        header.append(t["col_student"])
+    header = [t["col_school"], t["grade_class"]]
+    if not district:  # the district's rows name no student and no class (issue 19)
+        header += [t["col_class"], t["col_student"]]
     header += [t["task"], t["assignee"], t["due"], t["overdue"]]
     rows = []
     for r in tasks:
-        row: list[Any] = [r.school_name, r.grade, r.class_name]
+        row: list[Any] = [r.school_name, r.grade]
         if not district:
-            row.append(r.student_name)
+            row += [r.class_name, r.student_name]
         row += [
             label("task", r.kind, lang),
             label("role", r.assignee_role, lang),
@@ -198,7 +210,32 @@ async def export(
             t["yes"] if r.overdue else t["no"],
         ]
         rows.append(row)
+    _audit_download(user, what, fmt, "case", sorted({r.case_id for r in tasks}), len(rows), now, db)
     return _exports.download("tasks", fmt, t["tasks"], header, rows)
+
+
+def _audit_download(
+    user: Any,
+    what: str,
+    fmt: str,
+    subject_type: str,
+    subject_ids: list[Any],
+    count: int,
+    now: Any,
+    db: AsyncSession,
+) -> None:
+    """A download is audited as itself (``export.download``), apart from viewing the list."""
+    audit.record(
+        db,
+        actor_id=user.id,
+        actor_role=user.role,
+        action="export.download",
+        subject_type=subject_type,
+        subject_ids=subject_ids,
+        school_id=user.school_id,
+        now=now,
+        detail={"export": what, "format": fmt, "count": count},
+    )
 
 
 ROUTES: list[Any] = [school_page, district_page, export]

@@ -1,8 +1,17 @@
 """Roster import: preview first, then an all-or-nothing apply (issue 6).
 
 Students are matched by student number within the school; a re-import next year updates
-them (grade up, new class, guardian changes), marks missing or transferred students as left
-and never deletes anyone, so every student's file survives.
+them (grade up, new class, guardian changes), marks transferred students as left and never
+deletes anyone, so every student's file survives.
+
+Nobody is dropped silently (issue 19): the report lists every student the file would mark as
+left, each with their open cases. Students marked 转出/离校 in the file are marked so on
+apply; students merely *missing* from the file stay active unless the apply carries
+``confirm_leavers`` equal to the token the preview returned for exactly that set
+(:func:`survey_service.rosters.leavers_token`). An apply without it imports everything else
+and reports the missing students as awaiting confirmation; a token for another set is refused
+(409 ``leavers_changed``) with nothing written. Marking a student as left never touches their
+cases: open cases stay open with the school's counsellors until transferred or closed.
 """
 
 from __future__ import annotations
@@ -14,27 +23,75 @@ from pathlib import Path
 import msgspec
 from sqlalchemy import insert, select
 
-from survey_service.accounts.access import require_role
-from survey_service.db import AsyncSession, Guardian, School, SchoolClass, StaffUser, Student
-from survey_service.errors import NotFound
+from survey_service.accounts import permissions
+from survey_service.accounts.permissions import allowed
+from survey_service.cases.service import OPEN_STATES
+from survey_service.db import (
+    AsyncSession,
+    Case,
+    Guardian,
+    School,
+    SchoolClass,
+    StaffUser,
+    Student,
+)
+from survey_service.errors import Conflict, NotFound
 from survey_service.rosters import (
     ClassCheck,
     ExistingStudent,
     ImportCounts,
     RatioCheck,
     RosterRow,
+    StudentLeave,
     committee_check,
     counsellor_ratio,
+    leavers_token,
     parse_roster,
     plan_import,
 )
+from survey_service.services import audit
 
-IMPORTERS = {"school_admin", "school_lead"}
 CHUNK = 5000
 
 
+class OpenCaseRef(msgspec.Struct, frozen=True):
+    """An open case of a student the roster would mark as left (it stays open)."""
+
+    case_id: uuid.UUID
+    tier: str
+    status: str
+
+
+class RosterLeaver(msgspec.Struct, frozen=True):
+    """A student the file would mark as left, with their open cases.
+
+    ``reason`` is ``not_in_file`` (needs ``confirm_leavers``), ``transferred`` or ``left``
+    (marked 转出/离校 in the file, row ``row``). ``marked``: this apply marked them as left.
+    ``open_cases`` is filled for roles that may read cases (and the CLI); others get only
+    ``open_case_count``.
+    """
+
+    student_id: uuid.UUID
+    student_number: str
+    name: str
+    grade: int
+    class_name: str
+    reason: str
+    status: str
+    row: int | None
+    marked: bool
+    open_case_count: int
+    open_cases: list[OpenCaseRef]
+
+
 class RosterReport(msgspec.Struct, frozen=True):
-    """What an import would do (preview) or did (apply); ``errors`` blocks any apply."""
+    """What an import would do (preview) or did (apply); ``errors`` blocks any apply.
+
+    ``counts.mark_left`` is what the preview would mark with the confirmation, or what the
+    apply marked. ``confirm_leavers`` is the token that confirms marking the students missing
+    from the file as left (``None`` when none is missing); ``leavers_unconfirmed`` how many of
+    them this report leaves active for want of it.
+    """
 
     school_code: str
     applied: bool
@@ -43,6 +100,9 @@ class RosterReport(msgspec.Struct, frozen=True):
     counts: ImportCounts | None
     committee: list[ClassCheck]
     ratio: RatioCheck | None
+    leavers: list[RosterLeaver] = []
+    confirm_leavers: str | None = None
+    leavers_unconfirmed: int = 0
 
 
 async def import_roster(
@@ -53,13 +113,17 @@ async def import_roster(
     apply: bool,
     now: datetime,
     user: StaffUser | None = None,
+    confirm_leavers: str | None = None,
 ) -> RosterReport:
     """Parse ``path``, plan against the school's students, and apply when asked and clean.
 
     ``user`` is the caller through the API (scoped to their school); ``None`` for the CLI.
+    ``confirm_leavers``: the preview's ``confirm_leavers`` token; only with it are students
+    missing from the file marked as left. A token for another set raises ``Conflict``
+    (``leavers_changed``) before anything is written.
     """
     if user is not None:
-        require_role(user, IMPORTERS, "import rosters")
+        permissions.require(user, "rosters.import")
     school = await db.scalar(select(School).where(School.code == school_code))
     if school is None or (user is not None and user.school_id != school.id):
         raise NotFound(f"No school {school_code!r}", code="school_not_found")
@@ -109,6 +173,17 @@ async def import_roster(
         for number, s in students.items()
     }
     plan = plan_import(existing, parsed.rows)
+    missing = [m for m in plan.mark_left if m.reason == "not_in_file"]
+    token = leavers_token(str(school.id), (m.student_number for m in missing))
+    if confirm_leavers is not None and confirm_leavers != token:
+        raise Conflict(
+            f"confirm_leavers {confirm_leavers!r} is not for the {len(missing)} student(s) "
+            "now missing from the file (the school's students or the file changed since the "
+            "preview): preview again and confirm its list",
+            code="leavers_changed",
+        )
+    confirmed = token is not None and confirm_leavers == token
+    leave = tuple(m for m in plan.mark_left if confirmed or m.reason != "not_in_file")
     active = [r for r in parsed.rows if r.status == "active"]
     counsellors = (
         await db.scalars(
@@ -131,14 +206,111 @@ async def import_roster(
             school,
             create=plan.create,
             update=[u.row for u in plan.update],
-            leave=plan.mark_left,
+            leave=leave,
             classes=classes,
             students=students,
             guardians=guardians,
         )
-    return RosterReport(
-        school_code, apply, [], list(parsed.warnings), plan.counts, committee, ratio
+    leavers = await _leavers(
+        db, plan.mark_left, students, by_id, marked=apply, leave=leave, user=user, now=now
     )
+    counts = plan.counts
+    if apply:
+        counts = msgspec.structs.replace(counts, mark_left=len(leave))
+    audit.record(
+        db,
+        actor_id=user.id if user is not None else None,
+        actor_role=user.role if user is not None else "operator",  # the CLI: no account
+        action="roster.apply" if apply else "roster.preview",
+        subject_type="school",
+        subject_ids=[school.id],
+        school_id=school.id,
+        now=now,
+        detail={
+            "create": counts.create,
+            "update": counts.update,
+            "unchanged": counts.unchanged,
+            "mark_left": counts.mark_left,
+            "skipped": counts.skipped,
+        },
+    )
+    return RosterReport(
+        school_code,
+        apply,
+        [],
+        list(parsed.warnings),
+        counts,
+        committee,
+        ratio,
+        leavers=leavers,
+        confirm_leavers=token,
+        leavers_unconfirmed=0 if confirmed else len(missing),
+    )
+
+
+async def _leavers(
+    db: AsyncSession,
+    planned: tuple[StudentLeave, ...],
+    students: dict[str, Student],
+    classes: dict[uuid.UUID, SchoolClass],
+    *,
+    marked: bool,
+    leave: tuple[StudentLeave, ...],
+    user: StaffUser | None,
+    now: datetime,
+) -> list[RosterLeaver]:
+    """The students the plan marks as left, by class and number, with their open cases.
+
+    Case details (id, tier, status) only for roles that may read cases, and audited.
+    """
+    if not planned:
+        return []
+    ids = {students[m.student_number].id: m for m in planned}
+    cases: dict[uuid.UUID, list[Case]] = {}
+    for case in (
+        await db.scalars(
+            select(Case)
+            .where(Case.student_id.in_(list(ids)), Case.status.in_(OPEN_STATES))
+            .order_by(Case.opened_at)
+        )
+    ).all():
+        cases.setdefault(case.student_id, []).append(case)
+    detail = user is None or allowed(user.role, "cases.read")
+    done = {m.student_number for m in leave} if marked else set()
+    out = []
+    for student_id, m in ids.items():
+        student = students[m.student_number]
+        klass = classes.get(student.class_id)
+        own = cases.get(student_id, [])
+        out.append(
+            RosterLeaver(
+                student_id=student_id,
+                student_number=m.student_number,
+                name=student.name,
+                grade=klass.grade if klass else 0,
+                class_name=klass.name if klass else "",
+                reason=m.reason,
+                status=m.status,
+                row=m.row,
+                marked=m.student_number in done,
+                open_case_count=len(own),
+                open_cases=[OpenCaseRef(c.id, c.tier, c.status) for c in own] if detail else [],
+            )
+        )
+    out.sort(key=lambda r: (r.grade, r.class_name, r.student_number))
+    shown = [c.case_id for r in out for c in r.open_cases]
+    if shown:
+        audit.record(
+            db,
+            actor_id=user.id if user else None,
+            actor_role=user.role if user else "operator",
+            action="roster.leavers_cases",
+            subject_type="case",
+            subject_ids=shown,
+            school_id=next(iter(students.values())).school_id,
+            now=now,
+        )
+    return out
 
 
 async def _class_for(
@@ -163,7 +335,7 @@ async def _apply(
     *,
     create: tuple[RosterRow, ...],
     update: list[RosterRow],
-    leave: tuple[object, ...],
+    leave: tuple[StudentLeave, ...],
     classes: dict[tuple[int, str], SchoolClass],
     students: dict[str, Student],
     guardians: dict[uuid.UUID, Guardian],
@@ -228,6 +400,5 @@ async def _apply(
                 guardian.name = row.guardian_name or guardian.name
                 guardian.relation = row.guardian_relation or guardian.relation
                 guardian.phone = row.guardian_phone or guardian.phone
-    for leaving in leave:
-        number = leaving.student_number  # type: ignore[attr-defined]
-        students[number].status = leaving.status  # type: ignore[attr-defined]
+    for leaving in leave:  # the status only: the student's cases stay as they are
+        students[leaving.student_number].status = leaving.status

@@ -107,8 +107,16 @@ def test_roster_cli_preview_apply_and_second_year(database_url: str, tmp_path: P
     rows.append(["S0100", "新同学", "女", "2012-01-01", "8", "1班", "13800139999", "否"])
     year2 = _roster(tmp_path / "y2.csv", rows)
     r = runxin("roster", "import", str(year2), "--school", "DEMO-A", "--apply", "--json", env=env)
-    counts = json.loads(r.stdout)["counts"]
-    assert counts["create"] == 1 and counts["update"] == 5 and counts["mark_left"] >= 1
+    report = json.loads(r.stdout)
+    counts = report["counts"]
+    assert counts["create"] == 1 and counts["update"] == 5
+    # S0005 and the seeded student are missing from the file: listed, but marked as left
+    # only when confirmed.
+    assert counts["mark_left"] == 0 and report["leavers_unconfirmed"] == 2
+    assert {x["student_number"] for x in report["leavers"]} == {"S0005", "202600001"}
+    confirm = ["--apply", "--confirm-leavers", report["confirm_leavers"]]
+    r = runxin("roster", "import", str(year2), "--school", "DEMO-A", *confirm, env=env)
+    assert r.returncode == 0 and "2 marked as left" in r.stdout, r.stdout + r.stderr
 
 
 def test_campaign_consent_batteries_slips_autosave_flags_coverage(env: Env, tmp_path: Path) -> None:
@@ -116,10 +124,14 @@ def test_campaign_consent_batteries_slips_autosave_flags_coverage(env: Env, tmp_
     # A roster with a grade 5 class (age 11: consent needed) and a grade 8 class.
     rows = _rows(4, 5, "P", 2015) + _rows(4, 8, "J", 2012)
     path = _roster(tmp_path / "roster.csv", rows)
+    file = {"data": ("roster.csv", path.read_bytes(), "text/csv")}
+    # The seeded students are not in the file: marked as left with the preview's confirmation.
+    preview = env.http.post("/api/v1/schools/DEMO-A/roster", headers=lead, files=file)
     up = env.http.post(
-        "/api/v1/schools/DEMO-A/roster?apply=true",
+        "/api/v1/schools/DEMO-A/roster",
         headers=lead,
-        files={"data": ("roster.csv", path.read_bytes(), "text/csv")},
+        params={"apply": "true", "confirm_leavers": preview.json()["confirm_leavers"]},
+        files=file,
     )
     assert up.status_code == 200, up.text
     assert up.json()["counts"]["create"] == 8
