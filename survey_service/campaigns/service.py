@@ -5,13 +5,21 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
+from typing import Annotated
 from zoneinfo import ZoneInfo
 
 import msgspec
 from sqlalchemy import select
 
 from instruments import Instrument, UnknownInstrumentError
-from survey_service.accounts.access import require_role, student_in_scope
+from survey_service.accounts import permissions
+from survey_service.accounts.access import (
+    campaign_in_scope,
+    class_in_scope,
+    scope_of,
+    student_in_scope,
+)
+from survey_service.campaigns import consents
 from survey_service.campaigns.schemas import ConsentRecorded
 from survey_service.campaigns.slips import Slip, render_slips_html
 from survey_service.campaigns.validity import Battery, age_on, check_batteries
@@ -27,18 +35,17 @@ from survey_service.db import (
     Student,
 )
 from survey_service.errors import Conflict, NotFound, Unprocessable
+from survey_service.schemas import AwareDatetime, Code, Name, Text, single_line
 from survey_service.security import digest, new_access_code, normalize_access_code
 from survey_service.services import audit
 from survey_service.services.runtime import Runtime
 
-ORGANISERS = {"school_admin", "school_lead"}
-CONSENT_RECORDERS = {"school_admin", "school_lead", "counsellor", "head_teacher"}
 CONSENT_RULES = ("guardian_under_14", "guardian_all", "statutory_basis")
 
 
 class GradeBattery(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     grades: list[int]
-    instruments: list[str]
+    instruments: list[Code]
 
 
 class CampaignIn(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -51,18 +58,22 @@ class CampaignIn(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     ``respondent=parent``); their age range is checked against every student battery's grades.
     """
 
-    name: str
-    school_year: str
-    opens_at: datetime
-    closes_at: datetime
+    name: Name
+    school_year: Annotated[str, single_line(16)]
+    opens_at: AwareDatetime
+    closes_at: AwareDatetime
     batteries: list[GradeBattery]
-    consent_rule: str = "guardian_under_14"
-    statutory_basis: str | None = None
+    consent_rule: Annotated[str, single_line(32)] = "guardian_under_14"
+    statutory_basis: Text | None = None
     target_class_ids: list[uuid.UUID] | None = None
-    languages: list[str] = msgspec.field(default_factory=lambda: ["zh-CN", "en"])
+    languages: list[Annotated[str, single_line(16)]] = msgspec.field(
+        default_factory=lambda: ["zh-CN", "en"]
+    )
     results_visible_to_students: bool = False
     allow_language_fallback: bool = False
-    guardian_battery: list[str] = msgspec.field(default_factory=list)
+    guardian_battery: list[Code] = msgspec.field(default_factory=list)
+    # The version of the consent notice text guardians are shown (recorded with each consent).
+    consent_notice_version: Annotated[str, single_line(32)] = "2026.1"
 
 
 class CampaignWarning(msgspec.Struct, frozen=True):
@@ -93,6 +104,7 @@ class CampaignOut(msgspec.Struct, frozen=True):
     allow_language_fallback: bool = False
     warnings: list[CampaignWarning] = msgspec.field(default_factory=list)
     guardian_battery: list[str] = msgspec.field(default_factory=list)
+    consent_notice_version: str = "2026.1"
 
 
 def campaign_out(c: Campaign, warnings: list[CampaignWarning] | None = None) -> CampaignOut:
@@ -111,6 +123,7 @@ def campaign_out(c: Campaign, warnings: list[CampaignWarning] | None = None) -> 
         bool(c.allow_language_fallback),
         list(warnings or []),
         list(c.guardian_battery or []),
+        c.consent_notice_version or "2026.1",
     )
 
 
@@ -125,7 +138,7 @@ async def create_campaign(
     without ``allow_language_fallback`` (:mod:`.campaign_validity`); likewise when the guardian
     battery holds anything but parent-report forms or does not fit the students' ages.
     """
-    require_role(user, ORGANISERS, "create campaigns")
+    permissions.require(user, "campaigns.create")
     if user.school_id is None:
         raise Unprocessable("only school staff create campaigns", code="no_school")
     problems = []
@@ -220,6 +233,7 @@ async def create_campaign(
         results_visible_to_students=data.results_visible_to_students,
         allow_language_fallback=data.allow_language_fallback,
         guardian_battery=list(data.guardian_battery),
+        consent_notice_version=data.consent_notice_version,
     )
     db.add(campaign)
     await db.flush()
@@ -332,13 +346,13 @@ async def class_slips(
     separate from the student's own): slips to send home, for the campaign's
     ``guardian_battery``. Printing one kind never touches the other kind's codes.
     """
-    require_role(user, ORGANISERS | {"head_teacher"}, "print access slips")
+    permissions.require(user, "slips.print")
     if respondent not in RESPONDENTS:
         raise Unprocessable(
             f"respondent must be one of {', '.join(RESPONDENTS)}, got {respondent!r}",
             code="invalid_respondent",
         )
-    campaign = await _campaign_in_scope(db, user, campaign_id)
+    campaign = await campaign_in_scope(db, user, campaign_id)
     if now >= campaign.closes_at:
         raise Conflict("the campaign has closed", code="campaign_closed")
     if respondent == "parent" and not guardian_battery(campaign):
@@ -351,10 +365,8 @@ async def class_slips(
                 "are no guardian slips to print.",
             },
         )
-    klass = await db.get(SchoolClass, class_id)
-    if klass is None or klass.school_id != campaign.school_id:
-        raise NotFound("No such class", code="class_not_found")
-    if user.role == "head_teacher" and klass.head_teacher_id != user.id:
+    klass = await class_in_scope(db, user, class_id)  # a head teacher: their own classes
+    if klass.school_id != campaign.school_id:
         raise NotFound("No such class", code="class_not_found")
     school = await db.get_one(School, campaign.school_id)
     slips = []
@@ -415,9 +427,17 @@ async def class_slips(
 
 
 class ConsentIn(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """A guardian's decision. ``notice_version``: the consent notice text the guardian saw
+    (default: the campaign's ``consent_notice_version``); ``verification_method``:
+    ``paper_slip`` (default), ``phone_call``, ``in_person`` or ``online_form``;
+    ``verified_by``: the staff member who verified it (default: the caller)."""
+
     student_id: uuid.UUID
-    status: str
-    guardian_name: str | None = None
+    status: Annotated[str, single_line(16)]
+    guardian_name: Name | None = None
+    notice_version: Annotated[str, single_line(32)] | None = None
+    verification_method: Annotated[str, single_line(16)] = "paper_slip"
+    verified_by: uuid.UUID | None = None
 
 
 async def record_consent(
@@ -429,13 +449,22 @@ async def record_consent(
     now: datetime,
 ) -> ConsentRecorded:
     """Record (or change) a guardian's consent or refusal."""
-    require_role(user, CONSENT_RECORDERS, "record consent")
+    permissions.require(user, "consent.record")
     if data.status not in ("granted", "refused"):
         raise Unprocessable("status must be granted or refused", code="invalid_consent")
-    campaign = await _campaign_in_scope(db, user, campaign_id)
+    consents.check_method("verification_method", data.verification_method)
+    campaign = await campaign_in_scope(db, user, campaign_id)
     student = await student_in_scope(db, user, data.student_id)
     if student.school_id != campaign.school_id:
         raise NotFound("No such student", code="student_not_found")
+    verifier = user.id
+    if data.verified_by is not None:
+        staff = await db.get(StaffUser, data.verified_by)
+        if staff is None or staff.school_id != campaign.school_id or not staff.active:
+            raise Unprocessable(
+                "verified_by is not an active staff member of this school", code="invalid_consent"
+            )
+        verifier = staff.id
     row = await db.scalar(
         select(Consent).where(Consent.campaign_id == campaign.id, Consent.student_id == student.id)
     )
@@ -449,11 +478,34 @@ async def record_consent(
             recorded_at=now,
         )
         db.add(row)
-    else:
+    else:  # the earlier decision stays in the history (consent_events)
+        if row.status == "withdrawn" and data.status == "granted":
+            await consents.resume_withdrawn_sessions(db, campaign.id, student.id)
         row.status, row.guardian_name = data.status, data.guardian_name
         row.recorded_by, row.recorded_at = user.id, now
+        row.withdrawn_at = row.withdrawn_by = None
+        row.withdrawal_channel = row.withdrawal_reason = None
+    row.notice_version = data.notice_version or campaign.consent_notice_version
+    row.verification_method, row.verified_by = data.verification_method, verifier
     await db.flush()
-    return ConsentRecorded(consent_id=row.id, status=row.status)
+    consents.add_event(
+        db,
+        row,
+        decision=data.status,
+        method=data.verification_method,
+        verified_by=verifier,
+        reason=None,
+        guardian_name=data.guardian_name,
+        user=user,
+        now=now,
+    )
+    return ConsentRecorded(
+        consent_id=row.id,
+        status=row.status,
+        notice_version=row.notice_version,
+        verification_method=row.verification_method,
+        verified_by=row.verified_by,
+    )
 
 
 class NonCompleter(msgspec.Struct, frozen=True):
@@ -470,8 +522,8 @@ async def non_completers(
 ) -> list[NonCompleter]:
     """Every targeted student without a submission of their own, by class (for follow-up; no
     results). A guardian's submission of the guardian battery does not count."""
-    require_role(user, ORGANISERS | {"counsellor", "head_teacher"}, "list non-completers")
-    campaign = await _campaign_in_scope(db, user, campaign_id)
+    permissions.require(user, "completion.read")
+    campaign = await campaign_in_scope(db, user, campaign_id)
     sessions = {
         s.student_id: s
         for s in (
@@ -483,7 +535,7 @@ async def non_completers(
             )
         ).all()
     }
-    consents = {
+    decisions = {
         c.student_id: c
         for c in (await db.scalars(select(Consent).where(Consent.campaign_id == campaign.id))).all()
     }
@@ -491,12 +543,14 @@ async def non_completers(
     today = now.astimezone(ZoneInfo(school.timezone)).date()
     out = []
     for student, klass in await targets(db, campaign):
-        if user.role == "head_teacher" and klass.head_teacher_id != user.id:
-            continue
+        if scope_of(user) == "class" and klass.head_teacher_id != user.id:
+            continue  # a head teacher: their own classes only
         session = sessions.get(student.id)
         if session is not None and session.status == "submitted":
             continue
-        consent = consents.get(student.id)
+        consent = decisions.get(student.id)
+        if consent is not None and consent.status == "withdrawn":
+            continue  # processing stopped (issue 19): not a non-completer to chase
         if consent is not None and consent.status == "refused":
             state = "refused"
         elif consent_needed(campaign, student, today) and consent is None:
@@ -519,16 +573,3 @@ async def non_completers(
         now=now,
     )
     return out
-
-
-async def _campaign_in_scope(db: AsyncSession, user: StaffUser, campaign_id: uuid.UUID) -> Campaign:
-    campaign = await db.get(Campaign, campaign_id)
-    if campaign is None:
-        raise NotFound("No such campaign", code="campaign_not_found")
-    if user.role == "district_officer":
-        school = await db.get_one(School, campaign.school_id)
-        if school.district_id != user.district_id:
-            raise NotFound("No such campaign", code="campaign_not_found")
-    elif user.school_id != campaign.school_id:
-        raise NotFound("No such campaign", code="campaign_not_found")
-    return campaign

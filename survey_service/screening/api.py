@@ -7,8 +7,10 @@ from typing import Annotated
 
 from litestar import Response, post, put
 from litestar.di import NamedDependency
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, HeaderParameter, JSONBody
 
+from survey_service.api.params import IdempotencyKey
 from survey_service.clock import Clock
 from survey_service.db import AsyncSession
 from survey_service.screening import service as screening
@@ -24,7 +26,12 @@ from survey_service.screening.schemas import (
 from survey_service.services.runtime import Runtime
 
 
-@post("/api/v1/student/sessions", tags=["student"], summary="Start or resume a screening")
+@post(
+    "/api/v1/student/sessions",
+    tags=["student"],
+    summary="Start or resume a screening",
+    responses={200: ResponseSpec(StartSessionResponse, description="A session resumed")},
+)
 async def start_session(
     data: JSONBody[StartSessionRequest],
     db: NamedDependency[AsyncSession],
@@ -49,7 +56,7 @@ async def submit(
     rt: NamedDependency[Runtime],
     clock: NamedDependency[Clock],
     authorization: Annotated[str | None, HeaderParameter(name="Authorization")] = None,
-    idempotency_key: Annotated[str | None, HeaderParameter(name="Idempotency-Key")] = None,
+    idempotency_key: IdempotencyKey = None,
 ) -> Response[SubmissionReceipt]:
     token = None
     if authorization and authorization.lower().startswith("bearer "):

@@ -150,6 +150,29 @@ async def triage_saved_answers(
     return stats
 
 
+async def triage_before_erasing(
+    db: AsyncSession, rt: Runtime, session: ScreeningSession, *, now: datetime
+) -> bool:
+    """Triage a session's saved critical answers *now*, however recently they were saved.
+
+    Called just before saved answers are erased (a guardian's withdrawal of consent): a
+    critical answer the student already gave must reach the care team and is never erased
+    unseen (PIPL Art. 13: protecting a minor's life and health). Answers this saved state was
+    already triaged on are not triaged again. Returns whether a case opened or was updated;
+    in the caller's transaction, never commits.
+    """
+    if session.status == "submitted" or not session.partial_answers:
+        return False
+    saved_at, looked_at = session.answers_saved_at, session.saved_triaged_at
+    if saved_at is not None and looked_at is not None and looked_at >= saved_at:
+        return False  # the sweeper already triaged (or checked) exactly these answers
+    session.saved_triaged_at = now
+    scores = _saved_scores(rt, session)
+    if scores is None:
+        return False
+    return await _triage(db, rt, session, scores, now)
+
+
 def _saved_scores(rt: Runtime, session: ScreeningSession) -> list[scoring.ScoreResult] | None:
     """Scores of the instruments the student has begun, when a critical answer was saved."""
     saved: dict[str, Any] = session.partial_answers or {}

@@ -23,6 +23,7 @@ from sqlalchemy import select
 import scoring
 import triage
 from instruments import Instrument, UnknownInstrumentError
+from survey_service.campaigns import consents
 from survey_service.campaigns.service import battery_for, consent_needed, guardian_battery
 from survey_service.cases.service import as_tier, find_open_case, open_or_update_case
 from survey_service.db import (
@@ -230,6 +231,8 @@ async def submit(
                 code="idempotency_key_reused",
             )
         return previous.status_code, msgspec.convert(previous.body, SubmissionReceipt, strict=False)
+    if session.status == "withdrawn":
+        _refuse_withdrawn(guardian=session.respondent == "parent")
     if session.status == "submitted":
         raise Conflict(
             "This session has already been submitted",
@@ -343,6 +346,8 @@ async def _check_may_take_part(
     consent = await db.scalar(
         select(Consent).where(Consent.campaign_id == campaign.id, Consent.student_id == student.id)
     )
+    if consent is not None and consent.status == "withdrawn":
+        _refuse_withdrawn(guardian=guardian)
     if consent is not None and consent.status == "refused":
         raise Forbidden(
             "A guardian declined this screening for the student",
@@ -369,6 +374,17 @@ async def _check_may_take_part(
                 "Please hand the consent form to your teacher.",
             },
         )
+
+
+def _refuse_withdrawn(*, guardian: bool) -> None:
+    """A guardian withdrew consent (issue 19): nothing more is processed for the campaign."""
+    raise Forbidden(
+        "A guardian withdrew consent to this screening for the student",
+        code="consent_withdrawn",
+        message=consents.GUARDIAN_CONSENT_WITHDRAWN
+        if guardian
+        else consents.STUDENT_CONSENT_WITHDRAWN,
+    )
 
 
 GUARDIAN_NOT_ACTIVE = {
@@ -530,6 +546,8 @@ async def save_partial(
     Resuming on another device returns these answers.
     """
     session = await _locked_session(db, rt, session_id, session_token)
+    if session.status == "withdrawn":
+        _refuse_withdrawn(guardian=session.respondent == "parent")
     if session.status == "submitted":
         raise Conflict("This session has already been submitted", code="already_submitted")
     campaign = await db.get_one(Campaign, session.campaign_id)
