@@ -8,18 +8,25 @@ from pathlib import Path
 from typing import Any
 
 from litestar import Litestar, Response, get
+from litestar.connection import ASGIConnection
 from litestar.datastructures import State
+from litestar.handlers.base import BaseRouteHandler
 from litestar.logging import LoggingConfig
 from litestar.openapi import OpenAPIConfig
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.template.config import TemplateConfig
 
-from survey_service.api.dependencies import DEPENDENCIES
+from survey_service.accounts import permissions
+from survey_service.api.dependencies import DEPENDENCIES, api_guard
 from survey_service.api.routes import API_ROUTES
 from survey_service.clock import Clock, SystemClock
 from survey_service.db import create_engine, create_session_factory
-from survey_service.errors import EXCEPTION_HANDLERS, log_exception
+from survey_service.errors import EXCEPTION_HANDLERS, Forbidden, log_exception
+from survey_service.pages._staff_session import page_guard
+from survey_service.pages._web import SECURE_COOKIES_STATE, check_form_input
 from survey_service.pages.routes import PAGE_ROUTES
+from survey_service.request_id import request_id_middleware
+from survey_service.security import is_https, is_local_http
 from survey_service.services.instrument_library import installed_instruments
 from survey_service.services.runtime import Runtime, load_runtime
 from survey_service.settings import Settings
@@ -36,6 +43,44 @@ async def _no_store_by_default(response: Response[Any]) -> Response[Any]:
     if not any(name.lower() == "cache-control" for name in response.headers):
         response.headers["Cache-Control"] = "no-store"
     return response
+
+
+#: Loggers that would write children's data at DEBUG: aiosqlite logs every statement with its
+#: parameters (names, notes). Pinned to INFO, so turning the root logger to DEBUG is safe.
+QUIET_LOGGERS: dict[str, dict[str, Any]] = {"aiosqlite": {"level": "INFO"}}
+
+#: Browsers that once reached the service over https never try plain http again (a year).
+HSTS = "max-age=31536000"
+
+
+async def _no_store_and_hsts(response: Response[Any]) -> Response[Any]:
+    """:func:`_no_store_by_default`, and HSTS on every reply (an https public address)."""
+    response = await _no_store_by_default(response)
+    response.headers["Strict-Transport-Security"] = HSTS
+    return response
+
+
+async def access_guard(
+    connection: ASGIConnection[Any, Any, Any, Any], route_handler: BaseRouteHandler
+) -> None:
+    """Every route, before its dependencies and handler: deny by default.
+
+    A route in ``permissions.PUBLIC_ROUTES`` is open to anyone; every other route declares
+    its operation (``opt={"permission": ...}``) and the staff member must be signed in (API:
+    bearer token, 401; pages: session cookie, the sign-in page) with a role that may perform
+    it (403 ``forbidden_role``). A route with neither is refused.
+    """
+    if connection.scope.get("method") == "OPTIONS":
+        return  # litestar's automatic OPTIONS answers: no data
+    template = str(connection.scope.get("path_template") or connection.scope["path"])
+    if permissions.operation_of(route_handler.opt) is None:
+        if permissions.is_public(template):
+            return
+        raise Forbidden(f"The route {template} declares no permission", code="forbidden_route")
+    if template == "/staff" or template.startswith("/staff/"):
+        await page_guard(connection, route_handler)
+    else:
+        await api_guard(connection, route_handler)
 
 
 def create_app(
@@ -67,14 +112,25 @@ def create_app(
             directory=Path(__file__).resolve().parent / "templates", engine=JinjaTemplateEngine
         ),
         dependencies=DEPENDENCIES,
+        guards=[access_guard],
         exception_handlers=EXCEPTION_HANDLERS,
         lifespan=[lifespan],
         request_max_body_size=settings.max_body_bytes,
         # Litestar logs no exception itself: errors.log_exception writes one line per failed
         # request (expected 4xx at INFO without a traceback, server faults at ERROR with it).
-        logging_config=LoggingConfig(log_exceptions="never"),
+        logging_config=LoggingConfig(log_exceptions="never", loggers=dict(QUIET_LOGGERS)),
         after_exception=[log_exception],
-        after_request=_no_store_by_default,
+        # Every reply carries X-Request-Id; a failed request's log line names it.
+        middleware=[request_id_middleware],
+        # Page forms with control characters or over-long values: a 400 before any handler.
+        before_request=check_form_input,
+        after_request=_no_store_and_hsts if is_https(settings.base_url) else _no_store_by_default,
         openapi_config=OpenAPIConfig(title="Runxin 润心", version="0.1.0", path="/schema"),
-        state=State({"runtime": runtime, "clock": clock or SystemClock()}),
+        state=State(
+            {
+                "runtime": runtime,
+                "clock": clock or SystemClock(),
+                SECURE_COOKIES_STATE: not is_local_http(settings.base_url),
+            }
+        ),
     )

@@ -1,4 +1,5 @@
-"""Request-scoped dependencies: one transaction per request, the runtime, the clock, the user."""
+"""Request-scoped dependencies: one transaction per request, the runtime, the clock, the user;
+and the API's access guard (the signed-in user and their operation, before anything runs)."""
 
 from __future__ import annotations
 
@@ -6,12 +7,15 @@ from collections.abc import AsyncGenerator
 from typing import Any
 
 from litestar import Request
+from litestar.connection import ASGIConnection
 from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
+from litestar.handlers.base import BaseRouteHandler
 
-from survey_service.accounts import auth
+from survey_service.accounts import auth, permissions
 from survey_service.clock import Clock
 from survey_service.db import AsyncSession, StaffUser
+from survey_service.errors import note_actor
 from survey_service.services.runtime import Runtime
 
 
@@ -40,15 +44,48 @@ async def provide_staff(
     rt: NamedDependency[Runtime],
     clock: NamedDependency[Clock],
 ) -> StaffUser:
-    """The signed-in staff member, checked in a short read-only session of its own.
+    """The signed-in staff member: the one the access guard authenticated (every staff route
+    has it), else checked here the same way."""
+    cached = request.scope.get("state", {}).get(STAFF_USER_KEY)
+    if isinstance(cached, StaffUser):
+        return cached
+    return await _authenticate(request, state, rt, clock)
+
+
+#: Where the access guard keeps the authenticated staff member (``scope["state"]``).
+STAFF_USER_KEY = "runxin.staff_user"
+
+
+async def _authenticate(
+    connection: ASGIConnection[Any, Any, Any, Any], state: State, rt: Runtime, clock: Clock
+) -> StaffUser:
+    """The staff member behind the bearer token, checked in a short session of its own.
 
     Authentication must not share the request's transaction: when it refuses a token, the
     request's session would otherwise stay open (holding SQLite's write lock).
     """
-    async with state.session_factory() as db:
-        return await auth.authenticate(
-            db, rt, authorization=request.headers.get("authorization"), now=clock.now()
+    async with state.session_factory() as db, db.begin():  # commits the last-use mark
+        user = await auth.authenticate(
+            db, rt, authorization=connection.headers.get("authorization"), now=clock.now()
         )
+    note_actor(connection.state, user.id, user.role, user.school_id)  # a refusal is audited
+    connection.scope.setdefault("state", {})[STAFF_USER_KEY] = user
+    return user
+
+
+async def api_guard(
+    connection: ASGIConnection[Any, Any, Any, Any], route_handler: BaseRouteHandler
+) -> None:
+    """Refuse a JSON API call before its dependencies and handler run: 401 without a valid
+    bearer token, 403 ``forbidden_role`` when the role may not perform the route's operation
+    (``opt["permission"]``, see ``accounts.permissions``). Routes without one are public
+    (the app's guard lets only the listed public routes through)."""
+    operation = permissions.operation_of(route_handler.opt)
+    if operation is None:
+        return
+    state = connection.app.state
+    user = await _authenticate(connection, state, state.runtime, state.clock)
+    permissions.require(user, operation)
 
 
 DEPENDENCIES = {

@@ -12,7 +12,9 @@ from datetime import datetime
 
 from sqlalchemy import select
 
-from survey_service.accounts.access import require_role, schools_in_scope
+from survey_service.accounts import permissions
+from survey_service.accounts.access import schools_in_scope, scope_of
+from survey_service.accounts.views import lens_of
 from survey_service.cases.service import OPEN_STATES
 from survey_service.db import (
     AsyncSession,
@@ -26,17 +28,15 @@ from survey_service.db import (
 from survey_service.errors import Forbidden
 from survey_service.services import audit
 
-DASHBOARD_ROLES = {"counsellor", "school_lead", "school_admin", "district_officer"}
-
 
 @dataclass(frozen=True)
 class TaskRow:
     task_id: uuid.UUID
     case_id: uuid.UUID
     school_name: str
-    student_name: str
+    student_name: str | None  # None in the aggregate view (district officer), as class_name
     grade: int
-    class_name: str
+    class_name: str | None
     kind: str
     assignee_role: str | None
     due_at: datetime
@@ -45,8 +45,8 @@ class TaskRow:
 
 
 async def _scope_schools(db: AsyncSession, user: StaffUser) -> list[School]:
-    require_role(user, DASHBOARD_ROLES, "read dashboards")
-    if user.role != "district_officer" and user.school_id is None:
+    permissions.require(user, "dashboards.read")
+    if scope_of(user) != "district" and user.school_id is None:
         raise Forbidden("This account is not attached to a school", code="no_school")
     return await schools_in_scope(db, user)
 
@@ -70,14 +70,15 @@ async def open_tasks(
     )
     if overdue_only:
         query = query.where(CaseTask.due_at < now)
+    lens = lens_of(user)
     out = [
         TaskRow(
             t.id,
             c.id,
             schools[c.school_id].name,
-            s.name,
+            s.name if lens.identity else None,
             k.grade,
-            k.name,
+            k.name if lens.identity else None,
             t.kind,
             t.assignee_role,
             t.due_at,
@@ -205,7 +206,6 @@ async def school_work(
 class Escalation:
     case_id: uuid.UUID
     school_name: str
-    grade: int
     tier: str
     status: str
     escalation_level: int
@@ -215,14 +215,13 @@ class Escalation:
 
 async def escalations(db: AsyncSession, user: StaffUser, *, now: datetime) -> list[Escalation]:
     """Active cases of the district that the escalation ladder moved up (level ≥ 1), by
-    acknowledge deadline. No names: the officer opens the case to act. Audited."""
-    require_role(user, {"district_officer"}, "read escalations")
+    acknowledge deadline. No names, classes or grades (the district's aggregate view): the
+    officer opens the de-identified case to act. Audited."""
+    permissions.require(user, "escalations.read")
     rows = (
         await db.execute(
-            select(Case, School, SchoolClass)
+            select(Case, School)
             .join(School, School.id == Case.school_id)
-            .join(Student, Student.id == Case.student_id)
-            .join(SchoolClass, SchoolClass.id == Student.class_id)
             .where(
                 School.district_id == user.district_id,
                 Case.status.in_(OPEN_STATES),
@@ -235,14 +234,13 @@ async def escalations(db: AsyncSession, user: StaffUser, *, now: datetime) -> li
         Escalation(
             c.id,
             s.name,
-            k.grade,
             c.tier,
             c.status,
             c.escalation_level,
             c.opened_at,
             c.acknowledge_by,
         )
-        for c, s, k in rows
+        for c, s in rows
     ]
     audit.record(
         db,

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import uuid
 
+import msgspec
 from litestar import delete, get, post, put
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
@@ -48,6 +49,7 @@ Now = NamedDependency[Clock]
     tags=["care"],
     status_code=200,
     summary="Move a case through its states (acknowledge, start_assessment, …, close)",
+    opt={"permission": "cases.act"},
 )
 async def case_action(
     case_id: FromPath[uuid.UUID],
@@ -66,6 +68,7 @@ async def case_action(
     tags=["care"],
     status_code=200,
     summary="Record a tier decision (lowering needs a counsellor and a reason)",
+    opt={"permission": "cases.tier"},
 )
 async def case_tier(
     case_id: FromPath[uuid.UUID],
@@ -83,6 +86,7 @@ async def case_tier(
     "/api/v1/cases/{case_id:uuid}/records",
     tags=["care"],
     summary="File a talk, home visit, guardian contact, assessment or note",
+    opt={"permission": "records.add"},
 )
 async def case_record(
     case_id: FromPath[uuid.UUID], data: JSONBody[RecordRequest], db: Db, staff: Staff, clock: Now
@@ -97,6 +101,7 @@ async def case_record(
     tags=["care"],
     status_code=200,
     summary="Complete a task",
+    opt={"permission": "tasks.complete"},
 )
 async def task_complete(
     task_id: FromPath[uuid.UUID],
@@ -108,12 +113,22 @@ async def task_complete(
     return await case_workflow.complete_task(db, staff, task_id, note=data.note, now=clock.now())
 
 
-@get("/api/v1/cases/{case_id:uuid}/care-group", tags=["care"], summary="The care group")
+@get(
+    "/api/v1/cases/{case_id:uuid}/care-group",
+    tags=["care"],
+    summary="The care group",
+    opt={"permission": "care_group.read"},
+)
 async def group_list(case_id: FromPath[uuid.UUID], db: Db, staff: Staff) -> list[MemberOut]:
     return await care_group.list_members(db, staff, case_id)
 
 
-@post("/api/v1/cases/{case_id:uuid}/care-group", tags=["care"], summary="Add a member")
+@post(
+    "/api/v1/cases/{case_id:uuid}/care-group",
+    tags=["care"],
+    summary="Add a member",
+    opt={"permission": "care_group.edit"},
+)
 async def group_add(
     case_id: FromPath[uuid.UUID], data: JSONBody[MemberRequest], db: Db, staff: Staff, clock: Now
 ) -> MemberOut:
@@ -134,6 +149,7 @@ async def group_add(
     tags=["care"],
     status_code=204,
     summary="Remove a member",
+    opt={"permission": "care_group.edit"},
 )
 async def group_remove(
     case_id: FromPath[uuid.UUID], member_id: FromPath[uuid.UUID], db: Db, staff: Staff, clock: Now
@@ -141,7 +157,12 @@ async def group_remove(
     await care_group.remove_member(db, staff, case_id, member_id, now=clock.now())
 
 
-@post("/api/v1/observations", tags=["care"], summary="Report an observation of a student")
+@post(
+    "/api/v1/observations",
+    tags=["care"],
+    summary="Report an observation of a student",
+    opt={"permission": "observations.report"},
+)
 async def observation_report(
     data: JSONBody[ObservationRequest],
     db: Db,
@@ -167,16 +188,27 @@ async def observation_report(
     tags=["care"],
     status_code=200,
     summary="Save a new version of the student's crisis plan (一生一策)",
+    opt={"permission": "plans.write"},
 )
 async def plan_save(
     student_id: FromPath[uuid.UUID], data: JSONBody[PlanRequest], db: Db, staff: Staff, clock: Now
 ) -> PlanOut:
     return await plans.save_plan(
-        db, staff, student_id, content=data.content, review_on=data.review_on, now=clock.now()
+        db,
+        staff,
+        student_id,
+        content=msgspec.to_builtins(data.content),
+        review_on=data.review_on,
+        now=clock.now(),
     )
 
 
-@get("/api/v1/students/{student_id:uuid}/plan", tags=["care"], summary="The current plan")
+@get(
+    "/api/v1/students/{student_id:uuid}/plan",
+    tags=["care"],
+    summary="The current plan",
+    opt={"permission": "plans.read"},
+)
 async def plan_get(student_id: FromPath[uuid.UUID], db: Db, staff: Staff, clock: Now) -> PlanOut:
     return await plans.current_plan(db, staff, student_id, now=clock.now())
 
@@ -185,6 +217,7 @@ async def plan_get(student_id: FromPath[uuid.UUID], db: Db, staff: Staff, clock:
     "/api/v1/students/{student_id:uuid}/file",
     tags=["care"],
     summary="The student's file (一人一档), in time order",
+    opt={"permission": "files.read"},
 )
 async def file_get(
     student_id: FromPath[uuid.UUID], db: Db, staff: Staff, clock: Now
@@ -197,6 +230,7 @@ async def file_get(
     tags=["care"],
     status_code=200,
     summary="Transfer a student within the district; the file follows",
+    opt={"permission": "students.transfer"},
 )
 async def student_transfer(
     student_id: FromPath[uuid.UUID],
@@ -214,6 +248,7 @@ async def student_transfer(
     "/api/v1/cases/{case_id:uuid}/referrals",
     tags=["care"],
     summary="Refer to a partner hospital (green channel)",
+    opt={"permission": "referrals.create"},
 )
 async def referral_create(
     case_id: FromPath[uuid.UUID],
@@ -233,6 +268,7 @@ async def referral_create(
     tags=["care"],
     status_code=200,
     summary="Advance a referral: sent → accepted → seen → feedback",
+    opt={"permission": "referrals.advance"},
 )
 async def referral_stage(
     referral_id: FromPath[uuid.UUID],
@@ -247,7 +283,12 @@ async def referral_stage(
     )
 
 
-@post("/api/v1/incidents", tags=["care"], summary="Record an extreme incident (opens a review)")
+@post(
+    "/api/v1/incidents",
+    tags=["care"],
+    summary="Record an extreme incident (opens a review)",
+    opt={"permission": "incidents.record"},
+)
 async def incident_create(
     data: JSONBody[IncidentRequest], db: Db, staff: Staff, clock: Now
 ) -> IncidentOut:
@@ -267,6 +308,7 @@ async def incident_create(
     tags=["care"],
     status_code=200,
     summary="File the review report (at least 3,000 characters)",
+    opt={"permission": "incidents.report"},
 )
 async def incident_report(
     incident_id: FromPath[uuid.UUID],
@@ -278,7 +320,12 @@ async def incident_report(
     return await incidents.file_report(db, staff, incident_id, report=data.report, now=clock.now())
 
 
-@get("/api/v1/incidents", tags=["care"], summary="Incidents and their review deadlines")
+@get(
+    "/api/v1/incidents",
+    tags=["care"],
+    summary="Incidents and their review deadlines",
+    opt={"permission": "incidents.read"},
+)
 async def incident_list(db: Db, staff: Staff, clock: Now) -> list[IncidentOut]:
     return await incidents.list_incidents(db, staff, now=clock.now())
 

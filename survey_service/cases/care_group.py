@@ -7,7 +7,9 @@ from datetime import datetime
 
 from sqlalchemy import select
 
-from survey_service.accounts.access import CARE_STAFF, CASE_READERS, case_in_scope, require_role
+from survey_service.accounts import permissions
+from survey_service.accounts.access import case_in_scope
+from survey_service.accounts.views import lens_of
 from survey_service.cases import views as care_views
 from survey_service.cases.events import case_event
 from survey_service.cases.schemas import MemberOut
@@ -30,7 +32,7 @@ async def add_member(
     now: datetime,
 ) -> MemberOut:
     """Add a staff member, a guardian or a peer supporter (a classmate) to the care group."""
-    require_role(user, CARE_STAFF, "change a care group")
+    permissions.require(user, "care_group.edit")
     case = await case_in_scope(db, user, case_id)
     if role not in MEMBER_ROLES:
         raise Unprocessable(
@@ -92,7 +94,7 @@ async def add_member(
 async def remove_member(
     db: AsyncSession, user: StaffUser, case_id: uuid.UUID, member_id: uuid.UUID, *, now: datetime
 ) -> None:
-    require_role(user, CARE_STAFF, "change a care group")
+    permissions.require(user, "care_group.edit")
     case = await case_in_scope(db, user, case_id)
     member = await db.get(CareGroupMember, member_id)
     if member is None or member.case_id != case.id or member.removed_at is not None:
@@ -118,6 +120,10 @@ async def members(db: AsyncSession, case_id: uuid.UUID) -> list[MemberOut]:
 
 async def list_members(db: AsyncSession, user: StaffUser, case_id: uuid.UUID) -> list[MemberOut]:
     """The care group of a case in the caller's scope."""
-    require_role(user, CASE_READERS, "read care groups")
+    permissions.require(user, "care_group.read")
     case = await case_in_scope(db, user, case_id)
-    return await members(db, case.id)
+    found = await members(db, case.id)
+    if not lens_of(user).identity:
+        # The aggregate view (district): the staff of the group, no guardian and no student.
+        return [m for m in found if m.staff_id is not None]
+    return found

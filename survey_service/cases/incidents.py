@@ -8,13 +8,12 @@ from datetime import datetime
 from sqlalchemy import select
 
 import triage
-from survey_service.accounts.access import require_role, student_in_scope
+from survey_service.accounts import permissions
+from survey_service.accounts.access import scope_filter, student_in_scope
 from survey_service.cases import views as care_views
 from survey_service.cases.schemas import IncidentOut
-from survey_service.db import AsyncSession, Incident, School, StaffUser
+from survey_service.db import AsyncSession, Incident, StaffUser
 from survey_service.errors import Conflict, NotFound, Unprocessable
-
-RECORDERS = {"counsellor", "school_lead"}
 
 
 async def record_incident(
@@ -28,7 +27,7 @@ async def record_incident(
     now: datetime,
 ) -> IncidentOut:
     """Record an incident; the review is due 14 days later (``triage.incident_review_deadline``)."""
-    require_role(user, RECORDERS, "record incidents")
+    permissions.require(user, "incidents.record")
     if user.school_id is None:
         raise Unprocessable("only school staff record incidents", code="no_school")
     if not description.strip() or not kind.strip():
@@ -60,7 +59,7 @@ async def file_report(
     db: AsyncSession, user: StaffUser, incident_id: uuid.UUID, *, report: str, now: datetime
 ) -> IncidentOut:
     """File the review report; refused (422) under 3,000 characters, nothing is stored then."""
-    require_role(user, RECORDERS, "file incident reviews")
+    permissions.require(user, "incidents.report")
     incident = await db.get(Incident, incident_id)
     if incident is None or incident.school_id != user.school_id:
         raise NotFound("No such incident", code="incident_not_found")
@@ -79,12 +78,10 @@ async def file_report(
 async def list_incidents(db: AsyncSession, user: StaffUser, *, now: datetime) -> list[IncidentOut]:
     """The school's incidents, or the district's for a district officer (by review deadline);
     ``overdue`` as of ``now``."""
-    require_role(user, RECORDERS | {"district_officer"}, "read incidents")
-    query = select(Incident).order_by(Incident.review_due_at)
-    if user.role == "district_officer":
-        query = query.join(School, School.id == Incident.school_id).where(
-            School.district_id == user.district_id
-        )
-    else:
-        query = query.where(Incident.school_id == user.school_id)
+    permissions.require(user, "incidents.read")
+    query = (
+        select(Incident)
+        .where(scope_filter(user, school_id=Incident.school_id))
+        .order_by(Incident.review_due_at)
+    )
     return [care_views.incident(i, now=now) for i in (await db.scalars(query)).all()]

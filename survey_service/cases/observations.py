@@ -8,7 +8,8 @@ from datetime import datetime
 import msgspec
 
 import triage
-from survey_service.accounts.access import OBSERVERS, require_role, student_in_scope
+from survey_service.accounts import permissions
+from survey_service.accounts.access import student_in_scope
 from survey_service.cases.service import as_tier, find_open_case, open_or_update_case
 from survey_service.db import AsyncSession, Observation, School, StaffUser
 from survey_service.errors import Unprocessable
@@ -79,7 +80,7 @@ async def report_observation(
 
     The reporter learns whether a case is open (so they know someone acts), never scores.
     """
-    require_role(user, OBSERVERS, "report observations")
+    permissions.require(user, "observations.report")
     if severity not in SEVERITIES:
         raise Unprocessable(
             f"severity must be one of {', '.join(SEVERITIES)} (got {severity!r})",

@@ -19,14 +19,24 @@ from litestar.params import FromPath, URLEncodedBody
 from litestar.response import Redirect, Template
 
 import triage
-from survey_service.accounts.access import CARE_STAFF
-from survey_service.cases import care_group, plans, reads, referrals, student_file
+from survey_service.accounts import permissions
+from survey_service.accounts import views as field_views
+from survey_service.accounts.access import scope_of
+from survey_service.cases import (
+    break_glass,
+    care_group,
+    district,
+    plans,
+    reads,
+    referrals,
+    student_file,
+)
 from survey_service.cases import service as cases
 from survey_service.cases import workflow as case_workflow
-from survey_service.cases.schemas import PlanOut
+from survey_service.cases.schemas import CaseDetail, PlanOut
 from survey_service.clock import Clock
 from survey_service.db import AsyncSession
-from survey_service.errors import Conflict, NotFound, Unprocessable
+from survey_service.errors import BadRequest, Conflict, NotFound, Unprocessable
 from survey_service.pages import _staff_session as ss
 from survey_service.pages._web import (
     AnyRequest,
@@ -49,7 +59,6 @@ Now = NamedDependency[Clock]
 Sess = NamedDependency[ss.StaffSession]
 Form = URLEncodedBody[dict[str, str]]
 
-QUEUE_ROLES = {"counsellor", "school_lead", "district_officer"}
 SOON_DAYS = 14  # tasks due later than this are folded away on the case page
 TIERS = ("red", "orange", "yellow")
 
@@ -64,17 +73,21 @@ def _see(role: str, part: str) -> bool:
 # --- the queue ---------------------------------------------------------------------------
 
 
-@get("/queue")
+@get("/queue", opt={"permission": "cases.list"})
 async def queue(request: AnyRequest, sess: Sess, db: Db, clock: Now) -> Template:
     """Active cases by deadline then tier; filters by class, tier and state; never by score."""
-    user = ss.require(sess, QUEUE_ROLES)
+    user = ss.require(sess, "cases.list")
     lang = request_language(request)
     now = clock.now()
     rows = (await cases.list_cases(db, user, now=now)).items
     q = request.query_params
     class_id, tier, state = q.get("class", ""), q.get("tier", ""), q.get("state", "")
     classes = sorted(
-        {(r.student.grade, r.student.class_name, str(r.student.class_id)) for r in rows}
+        {
+            (r.student.grade, r.student.class_name, str(r.student.class_id))
+            for r in rows
+            if r.student is not None  # the district's rows name no student and no class
+        }
     )
     for k in await reads.school_classes(db, user):
         classes.append((k.grade, k.name, str(k.class_id)))
@@ -82,7 +95,7 @@ async def queue(request: AnyRequest, sess: Sess, db: Db, clock: Now) -> Template
     shown = [
         r
         for r in rows
-        if (not class_id or str(r.student.class_id) == class_id)
+        if (not class_id or (r.student is not None and str(r.student.class_id) == class_id))
         and (not tier or r.tier == tier)
         and (not state or r.status == state)
     ]
@@ -102,7 +115,11 @@ async def queue(request: AnyRequest, sess: Sess, db: Db, clock: Now) -> Template
         f_class=class_id,
         f_tier=tier,
         f_state=state,
-        district=user.role == "district_officer",
+        district=scope_of(user) == "district",
+        deidentified=not field_views.lens_of(user).identity,
+        summary=(await district.case_summary(db, user, now=now)).schools
+        if permissions.allowed(permissions.role_of(user), "cases.district_summary")
+        else None,
         label=label,
         local_time=local_time,
     )
@@ -125,7 +142,7 @@ def _timeline(entries: list[student_file.FileEntry], now: datetime) -> list[tupl
 async def _plan(
     db: AsyncSession, sess: ss.StaffSession, student_id: uuid.UUID, now: datetime
 ) -> PlanOut | None:
-    if not _see(sess.user.role, "plan") or sess.user.role not in CARE_STAFF | {"head_teacher"}:
+    if not _see(sess.user.role, "plan") or not permissions.allowed(sess.user.role, "plans.read"):
         return None
     try:
         return await plans.current_plan(db, sess.user, student_id, now=now)
@@ -133,16 +150,21 @@ async def _plan(
         return None
 
 
-@get("/cases/{case_id:uuid}")
+@get("/cases/{case_id:uuid}", opt={"permission": "cases.read"})
 async def case_page(
-    request: AnyRequest, case_id: FromPath[uuid.UUID], sess: Sess, db: Db, clock: Now
+    request: AnyRequest, case_id: FromPath[uuid.UUID], sess: Sess, db: Db, rt: Rt, clock: Now
 ) -> Template:
     """The case: deadlines, reasons (counsellors), actions, tasks, history, care group, plan,
-    referrals, and the student's whole file below."""
-    user = ss.require(sess, QUEUE_ROLES)
+    referrals, and the student's whole file below. Read without identities (the district's
+    view), the de-identified case: deadlines, tasks, who was notified, whom to call, and the
+    break-glass form."""
+    user = ss.require(sess, "cases.read")
     lang = request_language(request)
     now = clock.now()
     detail = await cases.case_detail(db, user, case_id, now=now)
+    if detail.case.student is None:
+        return _deidentified_case_page(request, sess, detail, rt, now, lang)
+    lens = field_views.lens_seen(user, detail.case.view, detail.case.break_glass_until)
     file = await student_file.student_file(db, user, detail.case.student.student_id, now=now)
     members = await care_group.members(db, case_id)
     names = await reads.names(
@@ -183,16 +205,17 @@ async def case_page(
         referrals=await reads.case_referrals(db, case_id),
         state_actions=[a for a in allowed if a not in {"acknowledge", "close", "refer"}],
         can_close="close" in allowed,
-        can_refer="refer" in allowed or user.role in CARE_STAFF,
-        can_ack=case.status == "open" and user.role in cases.CASE_ACKNOWLEDGERS,
-        can_act=user.role in CARE_STAFF,
+        can_refer="refer" in allowed or permissions.allowed(user.role, "referrals.create"),
+        can_ack=case.status == "open" and permissions.allowed(user.role, "cases.acknowledge"),
+        can_act=permissions.allowed(user.role, "cases.act"),
         ack_left=ack_left,
         ack_overdue=ack_overdue,
         tasks=tasks,
         later=later,
-        see_reasons=_see(user.role, "reasons"),
-        see_scores=_see(user.role, "scores"),
-        see_notes=_see(user.role, "talk_notes"),
+        see_reasons=lens.sees("reasons"),
+        see_scores=lens.sees("scores"),
+        see_notes=lens.sees("talk_notes"),
+        break_glass_until=case.break_glass_until,
         record_kinds=sorted(case_workflow.RECORD_KINDS),
         stages=triage.REFERRAL_STAGES,
         label=label,
@@ -201,14 +224,71 @@ async def case_page(
     )
 
 
-@get("/students/{student_id:uuid}")
+def _deidentified_case_page(
+    request: AnyRequest,
+    sess: ss.StaffSession,
+    detail: CaseDetail,
+    rt: Runtime,
+    now: datetime,
+    lang: str,
+) -> Template:
+    """The case as the district sees it: no name, number, class, answers, scores, reasons or
+    notes; its deadlines, tasks, who was notified and whom to call, and the break-glass form."""
+    case = detail.case
+    ack_left, ack_overdue = time_left(case.acknowledge_by, now, lang)
+    return ss.page(
+        request,
+        "staff_case_district.html",
+        sess,
+        detail=detail,
+        case=case,
+        tasks=[{"task": t, "left": time_left(t.due_at, now, lang)} for t in detail.tasks],
+        can_ack=case.status == "open"
+        and permissions.allowed(permissions.role_of(sess.user), "cases.acknowledge"),
+        can_break_glass=permissions.allowed(permissions.role_of(sess.user), "cases.break_glass"),
+        break_glass_minutes=rt.settings.break_glass_minutes,
+        break_glass_error=request.query_params.get("error") == "reason_required",
+        ack_left=ack_left,
+        ack_overdue=ack_overdue,
+        label=label,
+        local_time=local_time,
+    )
+
+
+@post(
+    "/cases/{case_id:uuid}/break-glass",
+    status_code=303,
+    opt={"permission": "cases.break_glass"},
+)
+async def case_break_glass(
+    case_id: FromPath[uuid.UUID], data: Form, sess: Sess, db: Db, rt: Rt, clock: Now
+) -> Redirect:
+    """Open the case under break-glass (district officer); a missing or short reason comes
+    back to the case with the message, and nothing is written."""
+    try:
+        await break_glass.open_grant(
+            db,
+            sess.user,
+            case_id,
+            reason=data.get("reason", ""),
+            minutes=rt.settings.break_glass_minutes,
+            base_url=rt.settings.base_url,
+            now=clock.now(),
+        )
+    except BadRequest:
+        return redirect(f"/staff/cases/{case_id}?error=reason_required#break-glass")
+    return redirect(f"/staff/cases/{case_id}")
+
+
+@get("/students/{student_id:uuid}", opt={"permission": "files.read"})
 async def file_page(
     request: AnyRequest, student_id: FromPath[uuid.UUID], sess: Sess, db: Db, clock: Now
 ) -> Template:
     """The student's file (一人一档) across years; what shows depends on the role."""
-    user = ss.require(sess, student_file.FILE_READERS)
+    user = ss.require(sess, "files.read")
     now = clock.now()
     file = await student_file.student_file(db, user, student_id, now=now)
+    lens = field_views.lens_seen(user, file.view, file.break_glass_until)
     open_cases = [
         e.summary for e in file.entries if e.kind == "case" and e.summary.get("status") != "closed"
     ]
@@ -226,11 +306,13 @@ async def file_page(
         upcoming=upcoming,
         now=now,
         plan=await _plan(db, sess, student_id, now),
-        can_edit_plan=user.role in CARE_STAFF,
-        can_open_cases=user.role in QUEUE_ROLES,
-        see_reasons=_see(user.role, "reasons"),
-        see_scores=_see(user.role, "scores"),
-        see_notes=_see(user.role, "talk_notes"),
+        can_edit_plan=permissions.allowed(user.role, "plans.write"),
+        can_open_cases=permissions.allowed(user.role, "cases.read"),
+        see_reasons=lens.sees("reasons"),
+        see_scores=lens.sees("scores"),
+        see_notes=lens.sees("talk_notes"),
+        identity=lens.identity,
+        break_glass_until=file.break_glass_until,
         label=label,
         local_time=local_time,
         local_date=local_date,
@@ -241,7 +323,7 @@ def _back_to_case(case_id: uuid.UUID, anchor: str = "") -> Redirect:
     return redirect(f"/staff/cases/{case_id}?done=done_ok{anchor}")
 
 
-@post("/cases/{case_id:uuid}/acknowledge", status_code=303)
+@post("/cases/{case_id:uuid}/acknowledge", status_code=303, opt={"permission": "cases.acknowledge"})
 async def case_acknowledge(
     case_id: FromPath[uuid.UUID], data: Form, sess: Sess, db: Db, clock: Now
 ) -> Redirect:
@@ -249,7 +331,7 @@ async def case_acknowledge(
     return _back_to_case(case_id)
 
 
-@post("/cases/{case_id:uuid}/action", status_code=303)
+@post("/cases/{case_id:uuid}/action", status_code=303, opt={"permission": "cases.act"})
 async def case_action(
     case_id: FromPath[uuid.UUID], data: Form, sess: Sess, db: Db, clock: Now
 ) -> Redirect:
@@ -264,7 +346,7 @@ async def case_action(
     return _back_to_case(case_id)
 
 
-@post("/cases/{case_id:uuid}/records", status_code=303)
+@post("/cases/{case_id:uuid}/records", status_code=303, opt={"permission": "records.add"})
 async def case_record(
     case_id: FromPath[uuid.UUID], data: Form, sess: Sess, db: Db, clock: Now
 ) -> Redirect:
@@ -280,7 +362,7 @@ async def case_record(
     return redirect(safe_next(data.get("next"), f"/staff/cases/{case_id}") + "?done=done_ok")
 
 
-@post("/cases/{case_id:uuid}/refer", status_code=303)
+@post("/cases/{case_id:uuid}/refer", status_code=303, opt={"permission": "referrals.create"})
 async def case_refer(
     case_id: FromPath[uuid.UUID], data: Form, sess: Sess, db: Db, rt: Rt, clock: Now
 ) -> Redirect:
@@ -305,7 +387,11 @@ async def case_refer(
     return _back_to_case(case_id)
 
 
-@post("/referrals/{referral_id:uuid}/advance", status_code=303)
+@post(
+    "/referrals/{referral_id:uuid}/advance",
+    status_code=303,
+    opt={"permission": "referrals.advance"},
+)
 async def referral_advance(
     referral_id: FromPath[uuid.UUID], data: Form, sess: Sess, db: Db, rt: Rt, clock: Now
 ) -> Redirect:
@@ -321,7 +407,7 @@ async def referral_advance(
     return _back_to_case(referral.case_id)
 
 
-@post("/tasks/{task_id:uuid}/complete", status_code=303)
+@post("/tasks/{task_id:uuid}/complete", status_code=303, opt={"permission": "tasks.complete"})
 async def task_complete(
     task_id: FromPath[uuid.UUID], data: Form, sess: Sess, db: Db, clock: Now
 ) -> Redirect:
@@ -355,11 +441,11 @@ def _plan_form(plan: PlanOut | None) -> dict[str, str]:
     }
 
 
-@get("/students/{student_id:uuid}/plan")
+@get("/students/{student_id:uuid}/plan", opt={"permission": "plans.write"})
 async def plan_form(
     request: AnyRequest, student_id: FromPath[uuid.UUID], sess: Sess, db: Db, clock: Now
 ) -> Template:
-    ss.require(sess, CARE_STAFF)
+    ss.require(sess, "plans.write")
     now = clock.now()
     file = await student_file.student_file(db, sess.user, student_id, now=now)
     plan = await _plan(db, sess, student_id, now)
@@ -387,7 +473,7 @@ def _contacts(text: str) -> list[dict[str, str]]:
     return out
 
 
-@post("/students/{student_id:uuid}/plan", status_code=303)
+@post("/students/{student_id:uuid}/plan", status_code=303, opt={"permission": "plans.write"})
 async def plan_save(
     request: AnyRequest,
     student_id: FromPath[uuid.UUID],
@@ -437,6 +523,7 @@ async def plan_save(
 ROUTES: list[Any] = [
     queue,
     case_page,
+    case_break_glass,
     file_page,
     case_acknowledge,
     case_action,

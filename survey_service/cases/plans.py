@@ -11,7 +11,8 @@ import msgspec
 from sqlalchemy import select
 
 import triage
-from survey_service.accounts.access import CARE_STAFF, require_role, student_in_scope
+from survey_service.accounts import permissions
+from survey_service.accounts.access import student_in_scope
 from survey_service.cases import views as care_views
 from survey_service.cases.events import case_event
 from survey_service.cases.schemas import PlanOut
@@ -31,7 +32,7 @@ async def save_plan(
     now: datetime,
 ) -> PlanOut:
     """Store a new version of the student's plan after checking it (``triage.validate_plan``)."""
-    require_role(user, CARE_STAFF, "write crisis plans")
+    permissions.require(user, "plans.write")
     student = await student_in_scope(db, user, student_id)
     school = await db.get_one(School, student.school_id)
     today = now.astimezone(ZoneInfo(school.timezone)).date()
@@ -87,7 +88,7 @@ async def save_plan(
 async def current_plan(
     db: AsyncSession, user: StaffUser, student_id: uuid.UUID, *, now: datetime
 ) -> PlanOut:
-    require_role(user, CARE_STAFF | {"head_teacher"}, "read crisis plans")
+    permissions.require(user, "plans.read")
     student = await student_in_scope(db, user, student_id)
     row = await db.scalar(
         select(CrisisPlan)

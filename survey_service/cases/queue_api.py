@@ -14,7 +14,12 @@ from survey_service.clock import Clock
 from survey_service.db import AsyncSession, StaffUser
 
 
-@get("/api/v1/cases", tags=["cases"], summary="Open cases in my scope, by deadline then tier")
+@get(
+    "/api/v1/cases",
+    tags=["cases"],
+    summary="Open cases in my scope, by deadline then tier",
+    opt={"permission": "cases.list"},
+)
 async def list_cases(
     db: NamedDependency[AsyncSession],
     staff: NamedDependency[StaffUser],
@@ -23,7 +28,12 @@ async def list_cases(
     return await cases.list_cases(db, staff, now=clock.now())
 
 
-@get("/api/v1/cases/{case_id:uuid}", tags=["cases"], summary="One case with tasks and history")
+@get(
+    "/api/v1/cases/{case_id:uuid}",
+    tags=["cases"],
+    summary="One case with tasks and history",
+    opt={"permission": "cases.read"},
+)
 async def get_case(
     case_id: FromPath[uuid.UUID],
     db: NamedDependency[AsyncSession],
@@ -38,6 +48,7 @@ async def get_case(
     tags=["cases"],
     summary="Acknowledge a case (stops its escalation)",
     status_code=200,
+    opt={"permission": "cases.acknowledge"},
 )
 async def acknowledge(
     case_id: FromPath[uuid.UUID],

@@ -14,7 +14,7 @@ from datetime import datetime
 from sqlalchemy import select
 
 import triage
-from survey_service.accounts.access import require_role
+from survey_service.accounts import permissions
 from survey_service.cases import views
 from survey_service.cases.schemas import ClassRef, ReferralOut
 from survey_service.cases.service import OPEN_STATES
@@ -123,7 +123,7 @@ async def class_completion(
 
     Only whether each student finished: never answers, scores or tiers. Audited.
     """
-    require_role(user, {"head_teacher"}, "read class completion")
+    permissions.require(user, "classes.read")
     classes = (
         await db.scalars(
             select(SchoolClass)
@@ -195,7 +195,8 @@ async def _refusals(db: AsyncSession, campaign_id: uuid.UUID) -> list[uuid.UUID]
     """Students whose guardian declined the campaign."""
     rows = await db.scalars(
         select(Consent.student_id).where(
-            Consent.campaign_id == campaign_id, Consent.status == "refused"
+            Consent.campaign_id == campaign_id,
+            Consent.status.in_(("refused", "withdrawn")),  # withdrawn: issue 19
         )
     )
     return list(rows.all())
@@ -222,7 +223,7 @@ async def pupils_under_care(
 ) -> list[PupilUnderCare]:
     """Students of the head teacher's classes with an active case, and the open tasks assigned
     to head teachers (``triage.can_see(head_teacher, "tasks")``). No tier, score or reason."""
-    require_role(user, {"head_teacher"}, "read students under care")
+    permissions.require(user, "classes.read")
     rows = (
         await db.execute(
             select(Case, Student, SchoolClass)

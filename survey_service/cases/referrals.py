@@ -8,7 +8,8 @@ from datetime import datetime
 from sqlalchemy import select
 
 import triage
-from survey_service.accounts.access import CARE_STAFF, case_in_scope, require_role
+from survey_service.accounts import permissions
+from survey_service.accounts.access import case_in_scope
 from survey_service.cases import views as care_views
 from survey_service.cases.events import case_event
 from survey_service.cases.schemas import ReferralOut
@@ -30,7 +31,7 @@ async def refer(
     now: datetime,
 ) -> ReferralOut:
     """Record a referral (stage ``sent``) and a follow-up task for its next stage."""
-    require_role(user, CARE_STAFF, "refer students")
+    permissions.require(user, "referrals.create")
     if not hospital.strip():
         raise Unprocessable("hospital must not be empty", code="invalid_hospital")
     case = await case_in_scope(db, user, case_id)
@@ -70,7 +71,7 @@ async def advance(
     now: datetime,
 ) -> ReferralOut:
     """Move a referral to its next stage: sent → accepted → seen → feedback (in order)."""
-    require_role(user, CARE_STAFF, "update referrals")
+    permissions.require(user, "referrals.advance")
     referral = await db.get(Referral, referral_id)
     if referral is None:
         raise NotFound("No such referral", code="referral_not_found")

@@ -10,6 +10,9 @@ import msgspec
 from sqlalchemy import select
 
 import triage
+from survey_service.accounts import permissions
+from survey_service.accounts.access import case_in_scope, scope_filter, scope_of
+from survey_service.accounts.views import Lens, lens_for, lens_of
 from survey_service.cases.events import case_event
 from survey_service.cases.schemas import (
     CaseDetail,
@@ -17,6 +20,8 @@ from survey_service.cases.schemas import (
     CaseList,
     CaseOut,
     CaseTaskOut,
+    ContactOut,
+    NotifiedOut,
     ReasonOut,
     StudentRef,
 )
@@ -25,13 +30,14 @@ from survey_service.db import (
     Case,
     CaseEvent,
     CaseTask,
+    OutboxMessage,
     School,
     SchoolClass,
     StaffUser,
     Student,
     TriageRecord,
 )
-from survey_service.errors import Conflict, Forbidden, NotFound
+from survey_service.errors import Conflict
 from survey_service.notifications.service import enqueue_case_notification
 from survey_service.schools.calendars import school_calendar
 from survey_service.services import audit
@@ -40,8 +46,6 @@ from survey_service.services.runtime import Runtime
 # Every state but closed: a case being assessed, treated, monitored or referred is still open,
 # so a rescreen or an observation joins it instead of opening a second case.
 OPEN_STATES = triage.OPEN_CASE_STATES
-CASE_READERS = {"counsellor", "school_lead", "district_officer"}
-CASE_ACKNOWLEDGERS = {"counsellor", "school_lead", "district_officer"}
 # Pathways about suicide risk: the red crisis and the orange suicide pathway.
 SUICIDE_PATHWAYS = ("crisis", "suicide")
 
@@ -261,14 +265,6 @@ async def open_or_update_case(
     return case
 
 
-def _scope(user: StaffUser) -> tuple[str, uuid.UUID]:
-    if user.role == "district_officer":
-        return "district", user.district_id
-    if user.school_id is None:
-        raise Forbidden("This account is not attached to a school", code="no_school")
-    return "school", user.school_id
-
-
 async def list_cases(db: AsyncSession, user: StaffUser, *, now: datetime) -> CaseList:
     """Every case not closed in the caller's scope (the queue of the API and of the pages).
 
@@ -276,25 +272,23 @@ async def list_cases(db: AsyncSession, user: StaffUser, *, now: datetime) -> Cas
     deadline is the acknowledgement deadline while a case is open (or has no open task), else
     the due time of its next open task.
     """
-    if user.role not in CASE_READERS:
-        raise Forbidden("This role cannot read cases", code="forbidden_role")
-    kind, scope_id = _scope(user)
+    permissions.require(user, "cases.list")
     query = (
         select(Case, Student, SchoolClass, TriageRecord, School)
         .join(Student, Student.id == Case.student_id)
         .join(SchoolClass, SchoolClass.id == Student.class_id)
         .join(TriageRecord, TriageRecord.id == Case.triage_id)
         .join(School, School.id == Case.school_id)
-        .where(Case.status.in_(OPEN_STATES))
+        .where(
+            Case.status.in_(OPEN_STATES),
+            scope_filter(user, school_id=Case.school_id, class_id=Student.class_id),
+        )
     )
-    if kind == "school":
-        query = query.where(Case.school_id == scope_id)
-    else:
-        query = query.where(School.district_id == scope_id)
     rows = (await db.execute(query)).all()
     next_tasks = await _next_open_tasks(db, [c.id for c, _, _, _, _ in rows])
+    lens = lens_of(user)  # a list is never widened by a break-glass grant
     items = [
-        _case_out(c, s, k, t, now, school=school, next_open=next_tasks.get(c.id))
+        _case_out(c, s, k, t, now, lens=lens, school=school, next_open=next_tasks.get(c.id))
         for c, s, k, t, school in rows
     ]
     items.sort(key=_queue_order)
@@ -305,7 +299,7 @@ async def list_cases(db: AsyncSession, user: StaffUser, *, now: datetime) -> Cas
         action="cases.list",
         subject_type="case",
         subject_ids=[i.case_id for i in items],
-        school_id=scope_id if kind == "school" else None,
+        school_id=None if scope_of(user) == "district" else user.school_id,
         now=now,
     )
     return CaseList(items=items, count=len(items), sort="deadline,tier,opened_at")
@@ -342,11 +336,13 @@ def _case_out(
     triage_row: TriageRecord,
     now: datetime,
     *,
+    lens: Lens,
     school: School | None = None,
     next_open: CaseTask | None = None,
 ) -> CaseOut:
     """The case as the API shows it; with ``school`` (the queue) also the school's name, the
-    next task and the deadline the queue sorts by."""
+    next task and the deadline the queue sorts by. Through ``lens`` (the reader's field view):
+    the student only with identities, the reasons only in the full view."""
     deadline: datetime | None = None
     next_kind: str | None = None
     if school is not None:
@@ -372,35 +368,26 @@ def _case_out(
             grade=klass.grade,
             class_name=klass.name,
             class_id=klass.id,
-        ),
-        reasons=[ReasonOut(rule_id=r["rule_id"], text=r["text"]) for r in triage_row.reasons],
+        )
+        if lens.identity
+        else None,
+        reasons=[ReasonOut(rule_id=r["rule_id"], text=r["text"]) for r in triage_row.reasons]
+        if lens.clinical
+        else [],
         school_name=school.name if school is not None else None,
         next_task=next_kind,
         deadline=deadline,
+        view=lens.view.value,
+        break_glass_until=lens.break_glass_until,
     )
-
-
-async def _case_in_scope(db: AsyncSession, user: StaffUser, case_id: uuid.UUID) -> Case:
-    case = await db.scalar(select(Case).where(Case.id == case_id).with_for_update())
-    if case is None:
-        raise NotFound("No such case", code="case_not_found")
-    kind, scope_id = _scope(user)
-    if kind == "school" and case.school_id != scope_id:
-        raise NotFound("No such case", code="case_not_found")  # never confirm it exists
-    if kind == "district":
-        school = await db.get_one(School, case.school_id)
-        if school.district_id != scope_id:
-            raise NotFound("No such case", code="case_not_found")
-    return case
 
 
 async def acknowledge(
     db: AsyncSession, user: StaffUser, case_id: uuid.UUID, *, note: str | None, now: datetime
 ) -> CaseOut:
     """Acknowledge a case: stops its escalation ladder and records who and when."""
-    if user.role not in CASE_ACKNOWLEDGERS:
-        raise Forbidden("This role cannot acknowledge cases", code="forbidden_role")
-    case = await _case_in_scope(db, user, case_id)
+    permissions.require(user, "cases.acknowledge")
+    case = await case_in_scope(db, user, case_id, for_update=True)
     if case.status != "open":
         raise Conflict(
             f"The case is {case.status}, not open; it was acknowledged at "
@@ -435,16 +422,16 @@ async def acknowledge(
         school_id=case.school_id,
         now=now,
     )
-    return _case_out(case, student, klass, triage_row, now)
+    lens = await lens_for(db, user, now=now, case_id=case.id)
+    return _case_out(case, student, klass, triage_row, now, lens=lens)
 
 
 async def case_detail(
     db: AsyncSession, user: StaffUser, case_id: uuid.UUID, *, now: datetime
 ) -> CaseDetail:
     """One case in the caller's scope with tasks and events (audited as a read)."""
-    if user.role not in CASE_READERS:
-        raise Forbidden("This role cannot read cases", code="forbidden_role")
-    case = await _case_in_scope(db, user, case_id)
+    permissions.require(user, "cases.read")
+    case = await case_in_scope(db, user, case_id)
     student = await db.get_one(Student, case.student_id)
     klass = await db.get_one(SchoolClass, student.class_id)
     triage_row = await db.get_one(TriageRecord, case.triage_id)
@@ -458,6 +445,7 @@ async def case_detail(
             select(CaseEvent).where(CaseEvent.case_id == case.id).order_by(CaseEvent.at)
         )
     ).all()
+    lens = await lens_for(db, user, now=now, case_id=case.id)
     audit.record(
         db,
         actor_id=user.id,
@@ -469,7 +457,10 @@ async def case_detail(
         now=now,
     )
     return CaseDetail(
-        case=_case_out(case, student, klass, triage_row, now),
+        case=msgspec.structs.replace(
+            _case_out(case, student, klass, triage_row, now, lens=lens),
+            school_name=(await db.get_one(School, case.school_id)).name,
+        ),
         tasks=[
             CaseTaskOut(
                 task_id=t.id,
@@ -482,6 +473,53 @@ async def case_detail(
             for t in tasks
         ],
         events=[
-            CaseEventOut(kind=e.kind, at=e.at, actor_id=e.actor_id, note=e.note) for e in events
+            # Notes are free text about the student: none in the aggregate view.
+            CaseEventOut(
+                kind=e.kind, at=e.at, actor_id=e.actor_id, note=e.note if lens.identity else None
+            )
+            for e in events
         ],
+        notified=await _notified(db, case.id),
+        contacts=await _contacts(db, case.school_id),
     )
+
+
+async def _notified(db: AsyncSession, case_id: uuid.UUID) -> list[NotifiedOut]:
+    """Every notification queued about the case, oldest first: to whom, on which channel,
+    delivered or not (never its content)."""
+    rows = (
+        await db.execute(
+            select(OutboxMessage, StaffUser.display_name)
+            .outerjoin(StaffUser, StaffUser.id == OutboxMessage.recipient_user_id)
+            .where(OutboxMessage.case_id == case_id)
+            .order_by(OutboxMessage.created_at, OutboxMessage.id)
+        )
+    ).all()
+    return [
+        NotifiedOut(
+            event=m.event,
+            recipient_role=m.recipient_role,
+            channel=m.channel,
+            recipient=name,
+            status=m.status,
+            created_at=m.created_at,
+            escalation_level=int(str(m.payload.get("escalation_level", 0))),
+        )
+        for m, name in rows
+    ]
+
+
+async def _contacts(db: AsyncSession, school_id: uuid.UUID) -> list[ContactOut]:
+    """The school's active school leads and counsellors (whom the district calls)."""
+    rows = (
+        await db.scalars(
+            select(StaffUser)
+            .where(
+                StaffUser.school_id == school_id,
+                StaffUser.active.is_(True),
+                StaffUser.role.in_(("school_lead", "counsellor")),
+            )
+            .order_by(StaffUser.role.desc(), StaffUser.display_name)
+        )
+    ).all()
+    return [ContactOut(role=u.role, name=u.display_name, phone=u.phone) for u in rows]

@@ -1,7 +1,8 @@
 """The student's file (一人一档): everything about one student, across years and schools.
 
-What a reader sees depends on their role (``triage.can_see``): a head teacher sees the
-timeline of care but never answers or scores.
+What a reader sees depends on their field view (``accounts.views``): a head teacher sees the
+timeline of care but never answers or scores; a district officer sees no identity and only the
+cases, their events and tasks, unless a break-glass grant of theirs on the student is in force.
 """
 
 from __future__ import annotations
@@ -13,8 +14,9 @@ from typing import Any
 import msgspec
 from sqlalchemy import select
 
-import triage
-from survey_service.accounts.access import require_role, student_in_scope
+from survey_service.accounts import permissions
+from survey_service.accounts.access import student_in_scope
+from survey_service.accounts.views import lens_for
 from survey_service.cases.events import case_event
 from survey_service.cases.schemas import StudentOut
 from survey_service.db import (
@@ -39,7 +41,8 @@ from survey_service.db import (
 from survey_service.errors import Conflict, NotFound, Unprocessable
 from survey_service.services import audit
 
-FILE_READERS = {"counsellor", "school_lead", "district_officer", "head_teacher"}
+# What of a file the aggregate view (district officer) keeps: the care work, not the student.
+AGGREGATE_ENTRIES = frozenset({"case", "case_event", "task"})
 
 
 class FileEntry(msgspec.Struct, frozen=True):
@@ -49,26 +52,32 @@ class FileEntry(msgspec.Struct, frozen=True):
 
 
 class StudentFile(msgspec.Struct, frozen=True):
+    """The file; ``name``, ``student_number``, ``grade`` and ``class_name`` are null in the
+    aggregate view (``view``), which also lists only cases, case events and tasks."""
+
     student_id: uuid.UUID
-    name: str
-    student_number: str
+    name: str | None
+    student_number: str | None
     school: str
-    grade: int
-    class_name: str
+    grade: int | None
+    class_name: str | None
     entries: list[FileEntry]
+    view: str = "full"
+    break_glass_until: datetime | None = None
 
 
 async def student_file(
     db: AsyncSession, user: StaffUser, student_id: uuid.UUID, *, now: datetime
 ) -> StudentFile:
     """Every screening, score, tier, observation, talk, task, plan, referral and case event."""
-    require_role(user, FILE_READERS, "read student files")
+    permissions.require(user, "files.read")
     student = await student_in_scope(db, user, student_id)
     role = user.role
-    see_scores = triage.can_see(role, "scores")  # type: ignore[arg-type]
-    see_reasons = triage.can_see(role, "reasons")  # type: ignore[arg-type]
-    see_notes = triage.can_see(role, "talk_notes")  # type: ignore[arg-type]
-    see_plan = triage.can_see(role, "plan")  # type: ignore[arg-type]
+    lens = await lens_for(db, user, now=now, student_id=student.id)
+    see_scores = lens.sees("scores")
+    see_reasons = lens.sees("reasons")
+    see_notes = lens.sees("talk_notes")
+    see_plan = lens.sees("plan")
     entries: list[FileEntry] = []
 
     sessions = (
@@ -204,6 +213,9 @@ async def student_file(
                 summary={"hospital": ref.hospital, "stage": ref.stage},
             )
         )
+    if not lens.identity:
+        # The aggregate view: the care work only, none of what the student said or did.
+        entries = [e for e in entries if e.kind in AGGREGATE_ENTRIES]
     entries.sort(key=lambda e: (e.at, e.kind))
     school = await db.get_one(School, student.school_id)
     klass = await db.get_one(SchoolClass, student.class_id)
@@ -217,14 +229,47 @@ async def student_file(
         school_id=student.school_id,
         now=now,
     )
+    shown = lens.identity
     return StudentFile(
         student_id=student.id,
-        name=student.name,
-        student_number=student.student_number,
+        name=student.name if shown else None,
+        student_number=student.student_number if shown else None,
         school=school.name,
-        grade=klass.grade,
-        class_name=klass.name,
+        grade=klass.grade if shown else None,
+        class_name=klass.name if shown else None,
         entries=entries,
+        view=lens.view.value,
+        break_glass_until=lens.break_glass_until,
+    )
+
+
+async def transfer_by_number(
+    db: AsyncSession,
+    user: StaffUser,
+    *,
+    from_school_code: str,
+    student_number: str,
+    school_code: str,
+    class_id: uuid.UUID,
+    now: datetime,
+) -> StudentOut:
+    """:func:`transfer_student` for the student with ``student_number`` at the school
+    ``from_school_code`` of the caller's district. Messages never echo the number."""
+    permissions.require(user, "students.transfer")
+    source = await db.scalar(select(School).where(School.code == from_school_code))
+    if source is None or source.district_id != user.district_id:
+        raise NotFound(f"No school {from_school_code!r} in this district", code="school_not_found")
+    student_id = await db.scalar(
+        select(Student.id).where(
+            Student.school_id == source.id, Student.student_number == student_number
+        )
+    )
+    if student_id is None:
+        raise NotFound(
+            f"No student with that number at {from_school_code}", code="student_not_found"
+        )
+    return await transfer_student(
+        db, user, student_id, school_code=school_code, class_id=class_id, now=now
     )
 
 
@@ -238,7 +283,7 @@ async def transfer_student(
     now: datetime,
 ) -> StudentOut:
     """Move a student to another school of the district; the file and open case follow."""
-    require_role(user, {"district_officer"}, "transfer students")
+    permissions.require(user, "students.transfer")
     student = await student_in_scope(db, user, student_id)
     school = await db.scalar(select(School).where(School.code == school_code))
     if school is None or school.district_id != user.district_id:
@@ -254,8 +299,9 @@ async def transfer_student(
         )
     )
     if clash is not None:
+        # The district officer never learns the student number: the message does not echo it.
         raise Conflict(
-            f"student number {student.student_number} is already used at {school_code}",
+            f"the student's number is already used by another student at {school_code}",
             code="student_number_taken",
         )
     previous = student.school_id

@@ -35,12 +35,9 @@ Now = NamedDependency[Clock]
 Sess = NamedDependency[ss.StaffSession]
 Form = URLEncodedBody[dict[str, str]]
 
-HEAD = {"head_teacher"}
-
-
-@get("/class")
+@get("/class", opt={"permission": "classes.read"})
 async def class_page(request: AnyRequest, sess: Sess, db: Db, clock: Now) -> Template:
-    user = ss.require(sess, HEAD)
+    user = ss.require(sess, "classes.read")
     lang = request_language(request)
     now = clock.now()
     completion = await reads.class_completion(db, user, now=now)
@@ -68,10 +65,9 @@ def _uuid(value: str | None, field: str) -> uuid.UUID:
         raise Unprocessable(f"{field}: choose one", code=f"invalid_{field}") from exc
 
 
-@post("/class/observations", status_code=303)
+@post("/class/observations", status_code=303, opt={"permission": "observations.report"})
 async def report(data: Form, sess: Sess, db: Db, rt: Rt, clock: Now) -> Redirect:
     """Report an observation; the head teacher learns that the counsellor was told, no tier."""
-    ss.require(sess, HEAD)
     outcome = await observations.report_observation(
         db,
         rt,
@@ -87,10 +83,9 @@ async def report(data: Form, sess: Sess, db: Db, rt: Rt, clock: Now) -> Redirect
     return redirect(f"/staff/class?done={done}")
 
 
-@post("/class/talks", status_code=303)
+@post("/class/talks", status_code=303, opt={"permission": "records.add"})
 async def talk(data: Form, sess: Sess, db: Db, clock: Now) -> Redirect:
     """Record a one-to-one talk on a case of a student of the head teacher's class."""
-    ss.require(sess, HEAD)
     await case_workflow.add_record(
         db,
         sess.user,

@@ -12,7 +12,8 @@ from datetime import datetime
 from sqlalchemy import select
 
 import triage
-from survey_service.accounts.access import CARE_STAFF, case_in_scope, require_role
+from survey_service.accounts import permissions
+from survey_service.accounts.access import case_in_scope
 from survey_service.cases import views as care_views
 from survey_service.cases.events import case_event
 from survey_service.cases.schemas import CaseStateOut, RecordOut, TaskOut
@@ -21,9 +22,7 @@ from survey_service.db import (
     AsyncSession,
     CareRecord,
     CaseTask,
-    SchoolClass,
     StaffUser,
-    Student,
 )
 from survey_service.errors import Conflict, Forbidden, NotFound, Unprocessable
 from survey_service.services import audit
@@ -50,7 +49,7 @@ async def apply_action(
     now: datetime,
 ) -> CaseStateOut:
     """Move a case through the state machine (``triage.next_state``); 409 when illegal."""
-    require_role(user, CARE_STAFF, "change a case's state")
+    permissions.require(user, "cases.act")
     case = await case_in_scope(db, user, case_id, for_update=True)
     try:
         new_state = triage.next_state(case.status, action)  # type: ignore[arg-type]
@@ -107,7 +106,7 @@ async def change_tier(
     now: datetime,
 ) -> CaseStateOut:
     """A recorded tier decision; lowering needs a counsellor and a reason (DESIGN.md)."""
-    require_role(user, CARE_STAFF, "change a case's tier")
+    permissions.require(user, "cases.tier")
     case = await case_in_scope(db, user, case_id, for_update=True)
     if tier not in triage.TIER_ORDER or tier == "green":
         raise Unprocessable(
@@ -162,10 +161,8 @@ async def add_record(
         )
     if not summary.strip():
         raise Unprocessable("summary must not be empty", code="empty_summary")
-    require_role(user, CARE_STAFF | {"head_teacher"}, "add records to a case")
-    case = await case_in_scope(db, user, case_id)
-    if user.role == "head_teacher":
-        await _require_head_teacher_of(db, user, case.student_id)
+    permissions.require(user, "records.add")
+    case = await case_in_scope(db, user, case_id)  # a head teacher: their classes' cases
     if at is not None and at > now:
         raise Unprocessable("a record cannot be dated in the future", code="future_record")
     record = CareRecord(
@@ -191,18 +188,13 @@ async def complete_task(
     now: datetime,
 ) -> TaskOut:
     """Mark a task done; its escalation stops. A head teacher completes only their tasks."""
+    role = permissions.require(user, "tasks.complete")
     task = await db.scalar(select(CaseTask).where(CaseTask.id == task_id).with_for_update())
     if task is None:
         raise NotFound("No such task", code="task_not_found")
-    case = await case_in_scope(db, user, task.case_id)
-    if user.role == "head_teacher":
-        await _require_head_teacher_of(db, user, case.student_id)
-        if task.assignee_role != "head_teacher":
-            raise Forbidden(
-                "This task is not assigned to the head teacher", code="task_not_assigned"
-            )
-    else:
-        require_role(user, CARE_STAFF, "complete tasks")
+    case = await case_in_scope(db, user, task.case_id)  # a head teacher: their classes' cases
+    if role == permissions.Role.HEAD_TEACHER and task.assignee_role != role:
+        raise Forbidden("This task is not assigned to the head teacher", code="task_not_assigned")
     if task.status != "open":
         raise Conflict(f"The task is already {task.status}", code="task_not_open")
     task.status = "done"
@@ -233,12 +225,3 @@ async def complete_task(
             )
         )
     return care_views.task(task)
-
-
-async def _require_head_teacher_of(
-    db: AsyncSession, user: StaffUser, student_id: uuid.UUID
-) -> None:
-    student = await db.get_one(Student, student_id)
-    klass = await db.get_one(SchoolClass, student.class_id)
-    if klass.head_teacher_id != user.id:
-        raise NotFound("No such case", code="case_not_found")

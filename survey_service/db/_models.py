@@ -8,6 +8,7 @@ from typing import Any, ClassVar
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Date,
     Float,
@@ -119,7 +120,28 @@ class StaffToken(Base):
     user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("staff_users.id"), index=True)
     token_digest: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime]
+    # The absolute end of the session (issue 19: ``staff_token_ttl_s`` after sign-in).
     expires_at: Mapped[datetime]
+    # Last request seen with this token, written at most once a minute (idle timeout).
+    last_used_at: Mapped[datetime]
+
+
+class LoginAttempt(Base):
+    """One sign-in attempt (issue 19): the throttling counts failures per account name and per
+    client address over a window; a success ends an account's run of failures."""
+
+    __tablename__ = "login_attempts"
+    __table_args__ = (
+        Index("ix_login_attempts_username_at", "username", "at"),
+        Index("ix_login_attempts_address_at", "address", "at"),
+    )
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
+    # As typed, cut to 100 characters (the longest username), so unknown names count too.
+    username: Mapped[str] = mapped_column(String(100))
+    user_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("staff_users.id"), index=True)
+    address: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime]
+    ok: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class Campaign(Base):
@@ -150,6 +172,10 @@ class Campaign(Base):
     # Parent-report instrument ids answered by each targeted student's guardian through a
     # guardian access code (issue 11); the results are the student's.
     guardian_battery: Mapped[list[Any]] = mapped_column(JSON, default=list, server_default="[]")
+    # The version of the consent notice text guardians are shown (issue 19, data rights).
+    consent_notice_version: Mapped[str] = mapped_column(
+        String(32), default="2026.1", server_default="2026.1"
+    )
 
 
 class AccessCode(Base):
@@ -360,6 +386,28 @@ class AuditEntry(Base):
     subject_type: Mapped[str] = mapped_column(String(32))
     subject_ids: Mapped[list[Any]]
     school_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    # Issue 19: what else the row says (route, status, export format, masked channel kinds);
+    # never a secret, a name or an answer.
+    detail: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # The hash chain, set once by ``services.audit.seal`` (database triggers refuse any other
+    # UPDATE and every DELETE): position in the chain, the previous row's hash, this row's.
+    seq: Mapped[int | None] = mapped_column(BigInteger, index=True, unique=True)
+    prev_hash: Mapped[str | None] = mapped_column(String(64))
+    row_hash: Mapped[str | None] = mapped_column(String(64))
+
+
+class AuditChainHead(Base):
+    """The one row that says where the audit chain ends (issue 19).
+
+    Sealers lock it (``UPDATE`` first), so one seals at a time; a trigger refuses a DELETE and
+    a lower ``last_seq``, so rows cut off the end of the chain are detected too.
+    """
+
+    __tablename__ = "audit_chain_head"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    last_seq: Mapped[int] = mapped_column(BigInteger)
+    last_hash: Mapped[str] = mapped_column(String(64))
+    sealed_at: Mapped[datetime | None]
 
 
 class InstrumentDefinition(Base):
@@ -539,7 +587,69 @@ class Consent(Base):
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
     campaign_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("campaigns.id"), index=True)
     student_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("students.id"), index=True)
-    status: Mapped[str] = mapped_column(String(16))  # granted | refused
+    status: Mapped[str] = mapped_column(String(16))  # granted | refused | withdrawn
     guardian_name: Mapped[str | None] = mapped_column(String(200))
     recorded_by: Mapped[uuid.UUID] = mapped_column(ForeignKey("staff_users.id"))
     recorded_at: Mapped[datetime]
+    # Issue 19 (data rights): the current decision's evidence; history in ``consent_events``.
+    notice_version: Mapped[str | None] = mapped_column(String(32))
+    # paper_slip | phone_call | in_person | online_form
+    verification_method: Mapped[str | None] = mapped_column(String(16))
+    verified_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("staff_users.id"))
+    withdrawn_at: Mapped[datetime | None]
+    withdrawn_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("staff_users.id"))
+    withdrawal_channel: Mapped[str | None] = mapped_column(String(16))
+    withdrawal_reason: Mapped[str | None] = mapped_column(Text)
+
+
+# --- data rights (issue 19) -------------------------------------------------------------------
+
+
+class ConsentEvent(Base):
+    """Append-only history of a guardian's decisions for one student and campaign: every grant,
+    refusal and withdrawal, with the notice version and how it was verified (``consents`` holds
+    the current decision)."""
+
+    __tablename__ = "consent_events"
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
+    consent_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("consents.id"), index=True)
+    campaign_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("campaigns.id"))
+    student_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("students.id"), index=True)
+    decision: Mapped[str] = mapped_column(String(16))  # granted | refused | withdrawn
+    notice_version: Mapped[str | None] = mapped_column(String(32))
+    guardian_name: Mapped[str | None] = mapped_column(String(200))
+    # paper_slip | phone_call | in_person | online_form (grants and refusals); for withdrawals
+    # the channel it came through.
+    method: Mapped[str | None] = mapped_column(String(16))
+    verified_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("staff_users.id"))
+    reason: Mapped[str | None] = mapped_column(Text)
+    recorded_by: Mapped[uuid.UUID] = mapped_column(ForeignKey("staff_users.id"))
+    at: Mapped[datetime]
+
+
+class RetentionRun(Base):
+    """One run of the retention job (``runxin retention run``, the sweeper's daily step): when,
+    whether it only counted (dry run), and the counts per data kind. Ids and counts only."""
+
+    __tablename__ = "retention_runs"
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
+    at: Mapped[datetime] = mapped_column(index=True)
+    dry_run: Mapped[bool] = mapped_column(Boolean)
+    counts: Mapped[dict[str, Any]]
+
+
+class BreakGlassGrant(Base):
+    """A district officer's time-boxed, reasoned access to one case's student (issue 19).
+
+    While ``opened_at <= now < expires_at`` the officer's reads of that case and that student's
+    file carry identities; every grant is audited and the school's care team is told.
+    """
+
+    __tablename__ = "break_glass_grants"
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("staff_users.id"), index=True)
+    case_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("cases.id"), index=True)
+    student_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("students.id"), index=True)
+    reason: Mapped[str] = mapped_column(Text)
+    opened_at: Mapped[datetime]
+    expires_at: Mapped[datetime]

@@ -308,8 +308,9 @@ TEXT: dict[str, dict[str, str]] = {
         "submitted_n": "已提交",
         "rate": "完成率",
         "tier_counts": "筛查结果分布",
-        "tier_counts_intro": "少于 {0} 人的格子不显示具体数字（显示为“<{0}”），以保护学生隐私。",
-        "suppressed": "<{0}",
+        "tier_counts_intro": "少于 {0} 人的格子不显示具体数字；为免从合计反推出这些数字，同一行另有"
+        "格子一并隐藏（均显示为“不显示”），以保护学生隐私。",
+        "suppressed": "不显示",
         "overdue_tasks": "逾期任务",
         "no_overdue": "没有逾期任务。",
         "overdue_count": "逾期任务数",
@@ -339,6 +340,11 @@ TEXT: dict[str, dict[str, str]] = {
         "chart_note": "图表中的数字在下方表格中也有列出。",
         "yes": "是",
         "no": "否",
+        # form input checks (issue 19: hostile input is a 400)
+        "form_field_control": "“{field}”一项含有不允许的控制字符（例如空字符或文字方向控制符），"
+        "请删除后重新提交。",
+        "form_field_too_long": "“{field}”一项太长了：最多 {limit} 个字符。",
+        "form_field_bad_name": "表单中有一项的名称无效（“{field}”），请从页面重新提交。",
     },
     "en": {
         "app": "Runxin · wellbeing check",
@@ -644,9 +650,10 @@ TEXT: dict[str, dict[str, str]] = {
         "submitted_n": "Submitted",
         "rate": "Coverage",
         "tier_counts": "Screening results by tier",
-        "tier_counts_intro": "Cells under {0} students are not shown as numbers (shown as "
-        "“<{0}”) to protect students' privacy.",
-        "suppressed": "<{0}",
+        "tier_counts_intro": "Cells under {0} students are not shown as numbers, nor is another "
+        "cell of the same row, so that the total cannot give them away (all shown as “hidden”); "
+        "this protects students' privacy.",
+        "suppressed": "hidden",
         "overdue_tasks": "Overdue tasks",
         "no_overdue": "No overdue tasks.",
         "overdue_count": "Overdue tasks",
@@ -676,8 +683,18 @@ TEXT: dict[str, dict[str, str]] = {
         "chart_note": "The numbers in the charts are also in the tables below.",
         "yes": "Yes",
         "no": "No",
+        # form input checks (issue 19: hostile input is a 400)
+        "form_field_control": "The field “{field}” contains control characters that are not "
+        "allowed (such as a NUL or a text-direction override); remove them and submit again.",
+        "form_field_too_long": "The field “{field}” is too long: at most {limit} characters.",
+        "form_field_bad_name": "A field of the form has a name that is not valid (“{field}”); "
+        "submit it again from the page.",
     },
 }
+
+# --- issue 19: sign-in throttling (accounts) ------------------------------------------------
+TEXT["zh-CN"].update({"login_throttled": "登录失败次数过多，请 {} 分钟后再试。"})
+TEXT["en"].update({"login_throttled": "Too many failed sign-ins. Try again in {} minutes."})
 
 LABELS: dict[str, dict[str, tuple[str, str]]] = {
     # (zh-CN, en); tiers are urgency levels, never a diagnosis.
@@ -836,3 +853,168 @@ def label(group: str, key: str | None, lang: str) -> str:
     if pair is None:
         return key
     return pair[0] if lang == "zh-CN" else pair[1]
+
+# --- issue 19: field views per role, the district's de-identified view, break-glass (A2) ---
+TEXT["zh-CN"].update(
+    {
+        "case_ref": "个案 {}",
+        "deidentified_note": "区教育局视图不显示学生身份（姓名、学号、班级）、"
+        "作答、分数和定级原因。需要联系学生时请先联系学校；确有必要时可使用紧急查看。",
+        "district_summary_title": "各校未结案个案",
+        "col_open": "未结案",
+        "col_overdue_ack": "超时未确认",
+        "col_reviews_pending": "待复盘事件",
+        "notified_title": "已通知",
+        "col_recipient": "接收人",
+        "col_channel": "渠道",
+        "col_delivery": "送达",
+        "contacts_title": "学校联系人",
+        "col_phone": "电话",
+        "break_glass_title": "紧急查看学生身份",
+        "break_glass_intro": "仅在必须直接了解或联系该学生时使用。查看在 {} 分钟后失效，"
+        "记入审计日志，并通知学校负责人和心理老师。",
+        "break_glass_reason": "原因（至少 15 个字）",
+        "break_glass_submit": "紧急查看",
+        "break_glass_active": "紧急查看有效至 {}。期间的每次查看都记入审计日志。",
+        "break_glass_error": "请写明原因，至少 15 个字。",
+    }
+)
+TEXT["en"].update(
+    {
+        "case_ref": "Case {}",
+        "deidentified_note": "The district view shows no student identity (name, student "
+        "number, class), answers, scores or triage reasons. Call the school first; where you "
+        "must, open the student under break-glass.",
+        "district_summary_title": "Open cases per school",
+        "col_open": "Open",
+        "col_overdue_ack": "Unacknowledged past deadline",
+        "col_reviews_pending": "Incident reviews pending",
+        "notified_title": "Notified",
+        "col_recipient": "Recipient",
+        "col_channel": "Channel",
+        "col_delivery": "Delivery",
+        "contacts_title": "Whom to call at the school",
+        "col_phone": "Phone",
+        "break_glass_title": "Break-glass: see the student",
+        "break_glass_intro": "Only where you must know or reach this student yourself. The read "
+        "ends after {} minutes, is audited, and the school lead and counsellors are told.",
+        "break_glass_reason": "Reason (at least 15 characters)",
+        "break_glass_submit": "Open under break-glass",
+        "break_glass_active": "Break-glass read until {}. Every read meanwhile is audited.",
+        "break_glass_error": "State the reason in at least 15 characters.",
+    }
+)
+LABELS["event"]["break_glass"] = ("区教育局紧急查看", "District break-glass read")
+
+# --- issue 19: data rights — export of everything held about a student (F) -------------------
+TEXT["zh-CN"].update(
+    {
+        "export_title": "学生个人信息副本",
+        "export_intro": "本页列出系统中保存的关于这名学生的全部信息，供学生本人及其监护人查阅、复制"
+        "（《个人信息保护法》第四十五条）。登录码和会话凭证的摘要不予显示。本次查阅已记入访问日志。",
+        "export_generated": "生成时间",
+        "export_student": "学生",
+        "export_empty": "无记录",
+        "export_print": "打印",
+        "export_rows": "{0} 条",
+        "export_link": "个人信息副本",
+    }
+)
+TEXT["en"].update(
+    {
+        "export_title": "Copy of a student's personal information",
+        "export_intro": "Everything this system holds about the student, for the student and "
+        "their guardians to view and copy (PIPL Art. 45). Digests of access codes and session "
+        "tokens are withheld. This view is recorded in the access log.",
+        "export_generated": "Generated",
+        "export_student": "Student",
+        "export_empty": "No records",
+        "export_print": "Print",
+        "export_rows": "{0} rows",
+        "export_link": "Copy of personal information",
+    }
+)
+LABELS["export_table"] = {
+    "guardians": ("监护人", "Guardians"),
+    "consents": ("知情同意（当前）", "Consent (current)"),
+    "consent_events": ("知情同意记录", "Consent history"),
+    "access_codes": ("登录码", "Access codes"),
+    "screening_sessions": ("测评会话", "Screening sessions"),
+    "idempotency_records": ("提交回执", "Submission receipts"),
+    "responses": ("作答", "Responses and answers"),
+    "scores": ("计分结果", "Scores"),
+    "triage_results": ("分级记录", "Triage records"),
+    "cases": ("个案", "Cases"),
+    "case_tasks": ("个案任务", "Case tasks"),
+    "case_events": ("个案记录", "Case events"),
+    "care_group_members": ("关爱小组", "Care group"),
+    "crisis_plans": ("一生一策", "Plans"),
+    "observations": ("观察报告", "Observations"),
+    "referrals": ("转介", "Referrals"),
+    "care_records": ("辅导与家访记录", "Care records"),
+    "incidents": ("事件", "Incidents"),
+    "outbox": ("通知（发件）", "Notifications (outbox)"),
+    "delivery_attempts": ("通知投递记录", "Delivery attempts"),
+    "operator_alerts": ("运维告警", "Operator alerts"),
+    "inbox_items": ("站内通知", "In-app notifications"),
+    "audit_log": ("访问日志", "Access log"),
+}
+
+# --- issue 19: the audit log for the auditor (C) ---
+TEXT["zh-CN"].update(
+    {
+        "nav_audit": "审计日志",
+        "audit_title": "审计日志",
+        "audit_intro": "本区所有对学生信息的查看和修改、导出、登录、"
+        "被拒绝的访问以及设置变更都有记录，记录只能追加，不能修改或删除。这里只显示编号，不显示学生信息。",
+        "audit_from": "开始日期",
+        "audit_to": "结束日期（含）",
+        "audit_actor": "操作人（用户名）",
+        "audit_action": "操作",
+        "audit_action_hint": "例如 access.denied；以 * 结尾表示前缀，如 export.*",
+        "audit_school": "学校代码",
+        "audit_subject": "对象编号",
+        "audit_apply": "筛选",
+        "audit_export": "导出当前筛选结果",
+        "audit_caption": "审计记录（最新的在前）",
+        "audit_col_at": "时间",
+        "audit_col_actor": "操作人",
+        "audit_col_action": "操作",
+        "audit_col_subject": "对象",
+        "audit_col_detail": "详情",
+        "audit_col_seq": "链序号",
+        "audit_unsealed": "待封存",
+        "audit_more": "等共多 {0} 个",
+        "audit_older": "更早的记录",
+        "audit_none": "没有符合条件的记录。",
+    }
+)
+TEXT["en"].update(
+    {
+        "nav_audit": "Audit log",
+        "audit_title": "Audit log",
+        "audit_intro": "Every view and change of student data in the district, every export, "
+        "sign-in, refused access and settings change is recorded here; rows can only be added, "
+        "never changed or deleted. Only ids are shown, never a student's information.",
+        "audit_from": "From (date)",
+        "audit_to": "To (date, inclusive)",
+        "audit_actor": "Who (username)",
+        "audit_action": "Action",
+        "audit_action_hint": "e.g. access.denied; end with * for a prefix, e.g. export.*",
+        "audit_school": "School code",
+        "audit_subject": "Subject id",
+        "audit_apply": "Filter",
+        "audit_export": "Export these results",
+        "audit_caption": "Audit rows (newest first)",
+        "audit_col_at": "Time",
+        "audit_col_actor": "Who",
+        "audit_col_action": "Action",
+        "audit_col_subject": "Subject",
+        "audit_col_detail": "Detail",
+        "audit_col_seq": "Chain no.",
+        "audit_unsealed": "not sealed yet",
+        "audit_more": "and {0} more",
+        "audit_older": "Older rows",
+        "audit_none": "No rows match.",
+    }
+)

@@ -10,9 +10,10 @@ from litestar import Router
 from litestar.di import Provide
 
 from survey_service.accounts import pages as accounts
+from survey_service.audit import pages as audit
 from survey_service.campaigns import dashboards
+from survey_service.cases import export_pages, teacher_pages
 from survey_service.cases import pages as cases
-from survey_service.cases import teacher_pages
 from survey_service.notifications import on_call_pages
 from survey_service.pages import _staff_session as ss
 from survey_service.screening import pages as screening
@@ -43,5 +44,7 @@ STAFF_ROUTER = staff_router(
     *teacher_pages.ROUTES,
     *dashboards.ROUTES,
     *on_call_pages.ROUTES,
+    *export_pages.ROUTES,  # issue 19: data rights (F)
+    *audit.ROUTES,
 )
 PAGE_ROUTES: list[Any] = [*STUDENT_ROUTES, STAFF_ROUTER]

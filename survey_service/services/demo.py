@@ -142,6 +142,18 @@ async def seed_demo(
     )
     db.add(officer)
     out.usernames["district1"] = "district_officer"
+    # Reads the audit log of the district (issue 19); sees ids, never a student's record.
+    db.add(
+        StaffUser(
+            username="auditor1",
+            password_hash=password_hash,
+            role="auditor",
+            display_name="区审计员",
+            district_id=district.id,
+            school_id=None,
+        )
+    )
+    out.usernames["auditor1"] = "auditor"
 
     schools: list[School] = []
     classes: list[SchoolClass] = []

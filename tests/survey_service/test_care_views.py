@@ -13,6 +13,7 @@ from types import ModuleType
 
 import pytest
 
+from survey_service.accounts.views import Lens, View
 from survey_service.cases import care_group, incidents, observations, plans, referrals, student_file
 from survey_service.cases import service as cases
 from survey_service.cases import views as care_views
@@ -125,7 +126,10 @@ def _queue_item(
     task = None
     if task_due is not None:
         task = CaseTask(id=uuid.uuid4(), case_id=case.id, kind="home_visit", due_at=task_due)
-    return cases._case_out(case, student, klass, triage_row, T0, school=school, next_open=task)
+    lens = Lens(view=View.FULL, role="counsellor")
+    return cases._case_out(
+        case, student, klass, triage_row, T0, lens=lens, school=school, next_open=task
+    )
 
 
 def test_the_queue_deadline_is_the_next_open_task_once_acknowledged() -> None:
