@@ -44,7 +44,7 @@ cat <<MSG
 
  Staff pages:          http://$HOST:$PORT/staff/login
  Counsellor login:     counsellor1 / $PASSWORD   (also counsellor2, lead1, lead2, district1,
-                       headteacher1 … headteacher6)
+                       headteacher1 … headteacher6, auditor1 for the audit log)
    curl -s -X POST http://$HOST:$PORT/api/v1/auth/login \\
         -H 'Content-Type: application/json' \\
         -d '{"username": "counsellor1", "password": "$PASSWORD"}'
