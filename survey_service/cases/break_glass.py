@@ -151,7 +151,7 @@ async def _notify_school(
                     "body": _BODY["zh-CN"].format(**fields),
                     "title_en": _TITLE["en"],
                     "body_en": _BODY["en"].format(**fields),
-                    "link": f"{base_url.rstrip('/')}/api/v1/cases/{grant.case_id}",
+                    "link": f"{base_url.rstrip('/')}/staff/cases/{grant.case_id}",
                 },
                 created_at=grant.opened_at,
                 read_at=None,

@@ -262,7 +262,7 @@ async def enqueue_case_notification(
     key = f"{case.id}:{event}:{level}:{recipient_role}"
     student = await db.get_one(Student, case.student_id)
     klass = await db.get_one(SchoolClass, student.class_id)
-    link = f"{base_url.rstrip('/')}/api/v1/cases/{case.id}"
+    link = f"{base_url.rstrip('/')}/staff/cases/{case.id}"
     dedup_key = f"{key}:{subject}" if subject else key
     queued = await enqueue(
         db,
