@@ -24,7 +24,12 @@ import msgspec
 from instruments import Instrument
 from survey_service.clock import Clock, SystemClock
 from survey_service.security import weak_secret_key
-from survey_service.settings import DEV_SECRET_KEY, Settings, SettingsError
+from survey_service.settings import (
+    DEV_SECRET_KEY,
+    Settings,
+    SettingsError,
+    configured_database_url,
+)
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -48,6 +53,17 @@ def _common() -> argparse.ArgumentParser:
     return common
 
 
+def _examples(*lines: str) -> dict[str, Any]:
+    """``add_parser`` keywords for a ``--help`` that ends with example command lines."""
+    return {
+        "epilog": "example"
+        + ("s" if len(lines) > 1 else "")
+        + ":\n"
+        + "\n".join(f"  {line}" for line in lines),
+        "formatter_class": argparse.RawDescriptionHelpFormatter,
+    }
+
+
 def build_parser() -> argparse.ArgumentParser:
     common = _common()
     parser = argparse.ArgumentParser(
@@ -59,28 +75,68 @@ def build_parser() -> argparse.ArgumentParser:
 
     db = sub.add_parser("db", help="database schema")
     db_sub = db.add_subparsers(dest="db_command", required=True)
-    db_sub.add_parser("upgrade", parents=[common], help="migrate the database to the latest schema")
+    db_sub.add_parser(
+        "upgrade",
+        parents=[common],
+        help="migrate the database to the latest schema",
+        **_examples(
+            "runxin db upgrade --database-url sqlite:///var/runxin/runxin.db",
+            "RUNXIN_DATABASE_URL=postgresql://runxin@db.example:5432/runxin runxin db upgrade",
+        ),
+    )
 
-    serve = sub.add_parser("serve", parents=[common], help="run the HTTP server")
+    serve = sub.add_parser(
+        "serve",
+        parents=[common],
+        help="run the HTTP server",
+        **_examples(
+            "RUNXIN_SECRET_KEY=... runxin serve --host 0.0.0.0 --port 8000 "
+            "--base-url https://runxin.example.edu"
+        ),
+    )
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--base-url", default=None, help="public address used in links")
 
-    worker = sub.add_parser("worker", parents=[common], help="run the dispatcher and sweeper")
+    worker = sub.add_parser(
+        "worker",
+        parents=[common],
+        help="run the dispatcher and sweeper",
+        **_examples("RUNXIN_SECRET_KEY=... runxin worker", "runxin worker --once"),
+    )
     worker.add_argument("--once", action="store_true", help="run one pass and exit")
     worker.add_argument("--interval", type=float, default=1.0, help="seconds between passes")
 
-    sweep = sub.add_parser("sweep", parents=[common], help="run the deadline sweeper once")
+    sweep = sub.add_parser(
+        "sweep",
+        parents=[common],
+        help="run the deadline sweeper once",
+        **_examples("runxin sweep --at 2026-09-01T08:00:00+08:00"),
+    )
     sweep.add_argument("--at", required=True, help="the time to sweep at (ISO 8601 with offset)")
 
-    demo = sub.add_parser("demo", parents=[common], help="seed a demo district (only seeds)")
+    demo = sub.add_parser(
+        "demo",
+        parents=[common],
+        help="seed a demo district (only seeds)",
+        **_examples(
+            "runxin db upgrade && runxin demo --students 60 --codes-file codes.txt",
+        ),
+    )
     demo.add_argument("--students", type=int, default=60)
     demo.add_argument("--codes-file", default=None, help="write one access code per line here")
     demo.add_argument("--staff-password", default="runxin-demo")
     demo.add_argument("--webhook-url", default=None)
     demo.add_argument("--webhook-secret", default=None)
 
-    score = sub.add_parser("score", help="score one response and print the result as JSON")
+    score = sub.add_parser(
+        "score",
+        help="score one response and print the result as JSON",
+        **_examples(
+            "runxin score gad7 --answers '[0, 1, 2, 3, 0, 1, 2]'",
+            'runxin score phq-a --answers \'{"item1": 1, "item9": null}\'',
+        ),
+    )
     score.add_argument("instrument_id")
     score.add_argument(
         "--answers",
@@ -90,18 +146,37 @@ def build_parser() -> argparse.ArgumentParser:
 
     instruments = sub.add_parser("instruments", help="the instrument library")
     inst_sub = instruments.add_subparsers(dest="instruments_command", required=True)
-    inst_list = inst_sub.add_parser("list", parents=[common], help="list available instruments")
+    inst_list = inst_sub.add_parser(
+        "list",
+        parents=[common],
+        help="list available instruments",
+        **_examples("runxin instruments list --json"),
+    )
     inst_list.add_argument("--json", action="store_true", help="print JSON")
-    inst_show = inst_sub.add_parser("show", parents=[common], help="show one instrument")
+    inst_show = inst_sub.add_parser(
+        "show",
+        parents=[common],
+        help="show one instrument",
+        **_examples("runxin instruments show gad7"),
+    )
     inst_show.add_argument("instrument_id")
     inst_show.add_argument("--json", action="store_true", help="print the full definition")
     inst_add = inst_sub.add_parser(
-        "add", parents=[common], help="validate and install a definition file (licensed schools)"
+        "add",
+        parents=[common],
+        help="validate and install a definition file (licensed schools)",
+        **_examples("runxin instruments add definitions/sdq.json"),
     )
     inst_add.add_argument("path")
 
     rescore = sub.add_parser(
-        "rescore", parents=[common], help="re-score a campaign with the current definitions"
+        "rescore",
+        parents=[common],
+        help="re-score a campaign with the current definitions",
+        **_examples(
+            "runxin rescore --campaign 0b6f3c1e-8d1a-4c3e-9a57-2f1d4e5a6b7c",
+            "runxin rescore --campaign 0b6f3c1e-8d1a-4c3e-9a57-2f1d4e5a6b7c --apply",
+        ),
     )
     rescore.add_argument("--campaign", required=True, help="campaign id")
     rescore.add_argument(
@@ -112,7 +187,13 @@ def build_parser() -> argparse.ArgumentParser:
     roster = sub.add_parser("roster", help="school rosters")
     roster_sub = roster.add_subparsers(dest="roster_command", required=True)
     roster_import = roster_sub.add_parser(
-        "import", parents=[common], help="preview (default) or --apply a roster CSV/XLSX file"
+        "import",
+        parents=[common],
+        help="preview (default) or --apply a roster CSV/XLSX file",
+        **_examples(
+            "runxin roster import roster-2026.xlsx --school DEMO-A",
+            "runxin roster import roster-2026.xlsx --school DEMO-A --apply",
+        ),
     )
     roster_import.add_argument("path")
     roster_import.add_argument("--school", required=True, help="school code")
@@ -135,6 +216,7 @@ def build_parser() -> argparse.ArgumentParser:
         "or unanswered-critical flag reaches orange or red, and suicide-pathway deadlines "
         "count the wall clock (acknowledge within 2 h, safety assessment and guardian contact "
         "within 24 h). Exit 0 when it holds, 1 with one line per problem.",
+        **_examples("runxin policy check district-policy.json --layer overrides/DEMO-A.json"),
     )
     policy_check.add_argument(
         "path", nargs="?", default=None, help="policy file (default: the shipped default)"
@@ -154,21 +236,34 @@ def build_parser() -> argparse.ArgumentParser:
         parents=[common],
         help="set a staff account's password, read from stdin or a prompt (never an argument); "
         "ends its sessions",
+        **_examples(
+            "runxin user reset-password counsellor1            (prompts twice)",
+            "printf '%s\\n' \"$NEW_PASSWORD\" | runxin user reset-password counsellor1",
+        ),
     )
     reset.add_argument("username")
     disable = user_sub.add_parser(
-        "disable", parents=[common], help="disable a staff account and end its sessions"
+        "disable",
+        parents=[common],
+        help="disable a staff account and end its sessions",
+        **_examples("runxin user disable counsellor1"),
     )
     disable.add_argument("username")
 
     audit_cmd = sub.add_parser("audit", help="the tamper-evident audit log")
     audit_sub = audit_cmd.add_subparsers(dest="audit_command", required=True)
-    audit_sub.add_parser("seal", parents=[common], help="chain the audit rows not yet sealed")
+    audit_sub.add_parser(
+        "seal",
+        parents=[common],
+        help="chain the audit rows not yet sealed",
+        **_examples("runxin audit seal"),
+    )
     audit_verify = audit_sub.add_parser(
         "verify",
         parents=[common],
         help="seal, then recompute the hash chain: exit 0 when intact, 1 naming the first "
         "changed, missing or moved row",
+        **_examples("runxin audit verify", "runxin audit verify --no-seal"),
     )
     audit_verify.add_argument(
         "--no-seal", action="store_true", help="only verify; seal nothing first"
@@ -181,13 +276,21 @@ def build_parser() -> argparse.ArgumentParser:
         parents=[common],
         help="delete or pseudonymise the data whose retention period has passed (counts per "
         "kind; RUNXIN_RETENTION_<KIND>_DAYS set the periods)",
+        **_examples(
+            "runxin retention run --dry-run",
+            "RUNXIN_RETENTION_ANSWERS_DAYS=1095 runxin retention run",
+        ),
     )
     retention_run.add_argument(
         "--dry-run", action="store_true", help="count what would change; change nothing"
     )
     retention_run.add_argument("--at", help="run as of this time (ISO 8601 with offset)")
 
-    inbox = sub.add_parser("inbox", help="a local webhook receiver that prints what arrives")
+    inbox = sub.add_parser(
+        "inbox",
+        help="a local webhook receiver that prints what arrives",
+        **_examples("runxin inbox --port 8099 --secret whsec-demo"),
+    )
     inbox.add_argument("--host", default="127.0.0.1")
     inbox.add_argument("--port", type=int, default=8099)
     inbox.add_argument(
@@ -209,6 +312,148 @@ def _settings(args: argparse.Namespace, **extra: Any) -> Settings:
 
 def _err(message: str) -> None:
     print(f"runxin: {message}", file=sys.stderr)
+
+
+class _CliError(Exception):
+    """A problem the user can fix: :func:`main` prints the message as one line, exit 1."""
+
+
+_NO_SCHEMA = "the database has no Runxin schema yet; run `runxin db upgrade` first"
+
+
+def _unknown_instrument(exc: Exception) -> str:
+    instrument_id = getattr(exc, "instrument_id", exc.args[0] if exc.args else "")
+    known = getattr(exc, "known", ())
+    return f"unknown instrument {instrument_id!r}; known: {', '.join(known) or '(none)'}"
+
+
+def _database_url(args: argparse.Namespace) -> str:
+    """The database URL the command will use (flag, then environment, then the default)."""
+    return configured_database_url(getattr(args, "database_url", None))
+
+
+def _sqlite_path(url: str) -> Path | None:
+    """The file of a SQLite URL (``None`` for other databases and ``:memory:``)."""
+    for prefix in ("sqlite:///", "sqlite+aiosqlite:///"):
+        if url.startswith(prefix):
+            path = url.removeprefix(prefix).split("?", 1)[0]
+            if not path or path == ":memory:":
+                return None
+            return Path(path).expanduser().absolute()
+    return None
+
+
+def _check_sqlite_directory(url: str) -> None:
+    """Refuse a SQLite file in a directory that does not exist (rather than creating it:
+    a typo in the path would otherwise give a new, empty database somewhere unexpected)."""
+    path = _sqlite_path(url)
+    if path is not None and not path.parent.is_dir():
+        raise _CliError(f"the directory {path.parent} does not exist")
+
+
+def _where(url: str) -> str:
+    """``host:port`` of a database URL, or the SQLite file; never the password."""
+    path = _sqlite_path(url)
+    if path is not None:
+        return str(path)
+    from sqlalchemy.engine import make_url
+
+    try:
+        parsed = make_url(url)
+    except Exception:  # only for a message
+        return "the configured address"
+    return f"{parsed.host or 'localhost'}:{parsed.port or 5432}"
+
+
+def _connect_reason(exc: BaseException) -> str | None:
+    """Why connecting failed, when ``exc`` (or what it wraps) is a connection failure."""
+    import socket
+
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, ConnectionRefusedError):
+            return "connection refused"
+        if isinstance(current, socket.gaierror):
+            return "unknown host"
+        if isinstance(current, TimeoutError):
+            return "timed out"
+        if isinstance(current, OSError):
+            return (current.strerror or type(current).__name__).lower()
+        orig = getattr(current, "orig", None)
+        current = (
+            orig if isinstance(orig, BaseException) else current.__cause__ or current.__context__
+        )
+    return None
+
+
+def _is_missing_table(exc: BaseException) -> bool:
+    text = f"{type(getattr(exc, 'orig', None)).__name__} {exc}"
+    return "no such table" in text or "UndefinedTable" in text
+
+
+def _explain_database_error(exc: BaseException, url: str) -> str | None:
+    """One line for a database failure, or ``None`` when ``exc`` is not one."""
+    from sqlalchemy.exc import DBAPIError
+
+    reason = _connect_reason(exc)
+    if reason is not None:
+        if _sqlite_path(url) is not None:
+            return f"cannot open the SQLite database {_where(url)} ({reason})"
+        return f"cannot reach the database at {_where(url)} ({reason}); is PostgreSQL running?"
+    if isinstance(exc, DBAPIError):
+        if _is_missing_table(exc):
+            return _NO_SCHEMA
+        orig = exc.orig if exc.orig is not None else exc
+        first = (str(orig).strip().splitlines() or [type(orig).__name__])[0]
+        if _sqlite_path(url) is not None:
+            return f"cannot use the SQLite database {_where(url)} ({first})"
+        return f"database error at {_where(url)}: {first}"
+    return None
+
+
+async def _schema_heads(url: str) -> tuple[set[str], set[str]] | None:
+    """(the database's alembic revisions, this Runxin's heads); ``None`` for a SQLite file
+    that does not exist yet (not created by looking). Connection failures raise
+    :class:`_CliError`."""
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
+    from survey_service.db import create_engine
+    from survey_service.db._migrate import alembic_config
+
+    path = _sqlite_path(url)
+    if path is not None and not path.exists():
+        return None
+    expected = set(ScriptDirectory.from_config(alembic_config(url)).get_heads())
+    engine = create_engine(url)
+    try:
+        async with engine.connect() as conn:
+            current = await conn.run_sync(
+                lambda sync: set(MigrationContext.configure(sync).get_current_heads())
+            )
+    except Exception as exc:
+        message = _explain_database_error(exc, url)
+        if message is None:
+            raise
+        raise _CliError(message) from exc
+    finally:
+        await engine.dispose()
+    return current, expected
+
+
+async def _require_schema(url: str) -> None:
+    """Raise :class:`_CliError` unless the database is reachable and at this Runxin's schema."""
+    heads = await _schema_heads(url)
+    if heads is None or not heads[0]:
+        raise _CliError(_NO_SCHEMA)
+    current, expected = heads
+    if current != expected:
+        raise _CliError(
+            f"the database schema is at revision {', '.join(sorted(current))}, not this "
+            f"Runxin's {', '.join(sorted(expected))}; run `runxin db upgrade` first"
+        )
 
 
 @dataclass
@@ -257,11 +502,30 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return _dispatch(args)
-    except SettingsError as exc:
+    except (SettingsError, _CliError) as exc:
         _err(str(exc))
         return 1
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:
+        # A database failure past the up-front checks (e.g. the server went away): one line.
+        import socket
+
+        from sqlalchemy.exc import SQLAlchemyError
+
+        message = None
+        if isinstance(exc, SQLAlchemyError | ConnectionRefusedError | socket.gaierror):
+            message = _explain_database_error(exc, _database_url(args))
+        if message is None:
+            raise
+        _err(message)
+        return 1
+
+
+#: Commands that work on the database and so need its schema (checked before they start).
+_NEEDS_SCHEMA = frozenset(
+    {"serve", "worker", "sweep", "demo", "rescore", "roster", "audit", "retention", "user"}
+)
 
 
 def _dispatch(args: argparse.Namespace) -> int:
@@ -275,12 +539,13 @@ def _dispatch(args: argparse.Namespace) -> int:
 
         run_inbox(args.host, args.port, args.secret, clock=SystemClock())
         return 0
+    _check_sqlite_directory(_database_url(args))
     settings = _settings(args, base_url=getattr(args, "base_url", None))
     if command in {"serve", "worker"} and weak_secret_key(settings.secret_key, DEV_SECRET_KEY):
         _err(
             "RUNXIN_SECRET_KEY is not set (or is the public development key): refusing to "
-            "start. Set it to a long random value, e.g. `python -c \"import secrets; "
-            "print(secrets.token_urlsafe(48))\"`.\n"
+            'start. Set it to a long random value, e.g. `python -c "import secrets; '
+            'print(secrets.token_urlsafe(48))"`.\n'
             "runxin: 未设置 RUNXIN_SECRET_KEY（或使用的是公开的开发密钥），拒绝启动。"
             "请将其设置为一个足够长的随机值。"
         )
@@ -290,10 +555,13 @@ def _dispatch(args: argparse.Namespace) -> int:
     if command == "db":
         from survey_service.db import upgrade
 
+        asyncio.run(_schema_heads(settings.database_url))  # reachable? (one line if not)
         print("migrating database…", file=sys.stderr)
         upgrade(settings.database_url)
         print("database is at the latest schema", file=sys.stderr)
         return 0
+    if command in _NEEDS_SCHEMA or (command == "instruments" and args.instruments_command == "add"):
+        asyncio.run(_require_schema(settings.database_url))
     if command == "serve":
         return _cmd_serve(settings, args.host, args.port)
     if command == "worker":
@@ -324,7 +592,7 @@ def _cmd_score(args: argparse.Namespace) -> int:
     try:
         instrument = default_catalogue().get(args.instrument_id)
     except UnknownInstrumentError as exc:
-        _err(str(exc.args[0]) if exc.args else str(exc))
+        _err(_unknown_instrument(exc))
         return 1
     try:
         raw = json.loads(args.answers)
@@ -526,10 +794,9 @@ async def _installed(settings: Settings) -> list[Instrument] | None:
     from sqlalchemy.exc import OperationalError, ProgrammingError
 
     from survey_service.services.instrument_library import installed_instruments
-    from survey_service.settings import database_urls
 
-    urls = database_urls(settings.database_url)
-    if urls.dialect == "sqlite" and not Path(urls.async_url.split(":///", 1)[1]).exists():
+    heads = await _schema_heads(settings.database_url)
+    if heads is None or not heads[0]:
         return None
     try:
         async with _service(settings) as svc, svc.sessions() as db:
@@ -567,7 +834,7 @@ async def _cmd_instruments(settings: Settings, args: argparse.Namespace) -> int:
     try:
         instrument = catalogue.get(args.instrument_id)
     except UnknownInstrumentError as exc:
-        _err(str(exc.args[0]) if exc.args else str(exc))
+        _err(_unknown_instrument(exc))
         return 1
     if args.json:
         print(json.dumps(msgspec.to_builtins(instrument), ensure_ascii=False, indent=2))

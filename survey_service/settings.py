@@ -174,6 +174,12 @@ class DatabaseUrls(msgspec.Struct, frozen=True):
     dialect: str  # "sqlite" or "postgresql"
 
 
+def configured_database_url(flag: str | None = None) -> str:
+    """The database URL a command uses: the flag, else ``RUNXIN_DATABASE_URL``, else the
+    default (read here, where the environment is read)."""
+    return flag or os.environ.get("RUNXIN_DATABASE_URL") or DEFAULT_DATABASE_URL
+
+
 def database_urls(url: str) -> DatabaseUrls:
     """Translate a user-facing database URL into the async driver URL.
 
@@ -185,7 +191,9 @@ def database_urls(url: str) -> DatabaseUrls:
         if not path:
             raise SettingsError("RUNXIN_DATABASE_URL: sqlite URL needs a file path")
         if path != ":memory:":
-            Path(path).expanduser().resolve().parent.mkdir(parents=True, exist_ok=True)
+            folder = Path(path).expanduser().resolve().parent
+            if not folder.is_dir():  # never created silently: a typo would hide the data
+                raise SettingsError(f"RUNXIN_DATABASE_URL: the directory {folder} does not exist")
         return DatabaseUrls(f"sqlite+aiosqlite:///{path}", "sqlite")
     if url.startswith("sqlite+aiosqlite:///"):
         return DatabaseUrls(url, "sqlite")
