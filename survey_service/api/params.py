@@ -14,7 +14,7 @@ from litestar.params import HeaderParameter, PathParameter, QueryParameter
 
 from survey_service.schemas import SINGLE_LINE_PATTERN
 
-__all__ = ["CalendarLabel", "IdempotencyKey", "QueryWord", "SchoolCode"]
+__all__ = ["CalendarLabel", "IdempotencyKey", "QueryFlag", "QueryWord", "SchoolCode"]
 
 #: A school's code in a path (``School.code`` is String(32)).
 SchoolCode = Annotated[str, PathParameter(max_length=32, pattern=SINGLE_LINE_PATTERN)]
@@ -22,6 +22,8 @@ SchoolCode = Annotated[str, PathParameter(max_length=32, pattern=SINGLE_LINE_PAT
 CalendarLabel = Annotated[str, PathParameter(max_length=16, pattern=SINGLE_LINE_PATTERN)]
 #: A short word in a query string (a language, a respondent): ≤ 16.
 QueryWord = Annotated[str, QueryParameter(max_length=16, pattern=SINGLE_LINE_PATTERN)]
+#: A yes/no switch in a query string (``true``/``false``, ``1``/``0``).
+QueryFlag = Annotated[bool, QueryParameter()]
 #: The ``Idempotency-Key`` header of a submission (stored in a String(200) column).
 IdempotencyKey = Annotated[
     str | None,

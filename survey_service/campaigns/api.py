@@ -15,7 +15,7 @@ from litestar.enums import RequestEncodingType
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import Body, FromPath, FromQuery, JSONBody
 
-from survey_service.api.params import QueryWord, SchoolCode
+from survey_service.api.params import QueryFlag, QueryWord, SchoolCode
 from survey_service.campaigns import consents, coverage, roster_import
 from survey_service.campaigns import service as campaigns
 from survey_service.campaigns.schemas import ConsentRecorded, ConsentWithdrawn
@@ -78,9 +78,12 @@ async def campaign_slips(
     rt: NamedDependency[Runtime],
     lang: QueryWord = "zh-CN",
     respondent: QueryWord = "self",
+    void_unused: QueryFlag = False,
 ) -> Response[str]:
     """``respondent=parent``: the guardian slips (guardian codes for the campaign's
-    ``guardian_battery``, separate from the students' own codes)."""
+    ``guardian_battery``, separate from the students' own codes). While the class holds
+    unused codes of that kind: 409 ``slips_would_void`` with ``unused_codes``, unless
+    ``void_unused=true``."""
     html = await campaigns.class_slips(
         db,
         staff,
@@ -91,6 +94,7 @@ async def campaign_slips(
         lang="en" if lang == "en" else "zh-CN",
         now=clock.now(),
         respondent=respondent,
+        void_unused=void_unused,
     )
     return Response(html, media_type=MediaType.HTML, headers={"Cache-Control": "no-store"})
 

@@ -9,7 +9,7 @@ from typing import Annotated
 from zoneinfo import ZoneInfo
 
 import msgspec
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from instruments import Instrument, UnknownInstrumentError
 from survey_service.accounts import permissions
@@ -326,6 +326,26 @@ async def targets(db: AsyncSession, campaign: Campaign) -> list[tuple[Student, S
     return [(s, k) for s, k in rows if battery_for(campaign, k.grade)]
 
 
+async def _unused_codes(
+    db: AsyncSession, campaign_id: uuid.UUID, class_id: uuid.UUID, respondent: str
+) -> int:
+    """How many codes of this kind printed for the class's students are still unused."""
+    return int(
+        await db.scalar(
+            select(func.count())
+            .select_from(AccessCode)
+            .join(Student, Student.id == AccessCode.student_id)
+            .where(
+                AccessCode.campaign_id == campaign_id,
+                AccessCode.respondent == respondent,
+                AccessCode.used_at.is_(None),
+                Student.class_id == class_id,
+            )
+        )
+        or 0
+    )
+
+
 async def class_slips(
     db: AsyncSession,
     user: StaffUser,
@@ -337,13 +357,16 @@ async def class_slips(
     lang: str,
     now: datetime,
     respondent: str = "self",
+    void_unused: bool = False,
 ) -> str:
     """Issue fresh one-time codes for a class and return printable slips (HTML with QR codes).
 
     Codes are stored only as digests, so printing again issues new codes and voids the unused
     ones printed before; codes already used for a submission are kept (those students get no
-    new slip). ``respondent="parent"`` issues the guardian codes instead (one per student,
-    separate from the student's own): slips to send home, for the campaign's
+    new slip). Voiding is never silent: while the class holds unused codes of this kind,
+    printing answers 409 ``slips_would_void`` saying how many it would void, and goes ahead
+    only with ``void_unused=True``. ``respondent="parent"`` issues the guardian codes instead
+    (one per student, separate from the student's own): slips to send home, for the campaign's
     ``guardian_battery``. Printing one kind never touches the other kind's codes.
     """
     permissions.require(user, "slips.print")
@@ -369,6 +392,22 @@ async def class_slips(
     if klass.school_id != campaign.school_id:
         raise NotFound("No such class", code="class_not_found")
     school = await db.get_one(School, campaign.school_id)
+    if not void_unused:
+        unused = await _unused_codes(db, campaign.id, class_id, respondent)
+        if unused:
+            raise Conflict(
+                f"printing again would void {unused} unused code(s) printed earlier for this "
+                "class; print again with void_unused=true to go ahead",
+                code="slips_would_void",
+                message={
+                    "zh-CN": f"本班已打印的登录码中还有 {unused} 个未使用。再次打印会让这些登录码"
+                    "失效，已发出的登录条将无法使用。确认后再打印。",
+                    "en": f"{unused} code(s) printed earlier for this class are still unused. "
+                    "Printing again voids them: slips already handed out stop working. "
+                    "Confirm to print again.",
+                },
+                extra={"unused_codes": unused},
+            )
     slips = []
     for student, k in await targets(db, campaign):
         if k.id != class_id:

@@ -253,9 +253,17 @@ def test_campaign_consent_batteries_slips_autosave_flags_coverage(env: Env, tmp_
     )
     assert "speeding" in screening["summary"]["quality_flags"]
 
-    # Reprinting voids the unused code printed before.
+    # Reprinting would void the unused codes printed before: it says how many and asks first.
     unused = [c for c in codes if c != code_used]
-    env.http.post(f"/api/v1/campaigns/{campaign}/classes/{g5['class_id']}/slips", headers=lead)
+    reprint = f"/api/v1/campaigns/{campaign}/classes/{g5['class_id']}/slips"
+    asked = env.http.post(reprint, headers=lead)
+    assert asked.status_code == 409 and asked.json()["type"].endswith("slips_would_void")
+    assert (
+        asked.json()["unused_codes"] == len(unused) and "失效" in asked.json()["message"]["zh-CN"]
+    )
+    r = env.http.post("/api/v1/student/sessions", json={"access_code": unused[0]})
+    assert r.status_code != 404, "asking voids nothing"
+    env.http.post(reprint, headers=lead, params={"void_unused": "true"})
     r = env.http.post("/api/v1/student/sessions", json={"access_code": unused[0]})
     assert r.status_code == 404
 
