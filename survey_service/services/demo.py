@@ -173,8 +173,9 @@ async def seed_demo(
         schools.append(school)
         out.school_codes.append(code)
         for username, role, display in (
-            (f"counsellor{n}", "counsellor", "心理老师"),
-            (f"lead{n}", "school_lead", "分管校长"),
+            # People's names, as a real school enters them (the help box says their role).
+            (f"counsellor{n}", "counsellor", ("林静", "周敏")[(n - 1) % 2]),
+            (f"lead{n}", "school_lead", ("陈建国", "赵立新")[(n - 1) % 2]),
         ):
             db.add(
                 StaffUser(

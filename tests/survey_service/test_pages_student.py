@@ -90,6 +90,8 @@ def test_red_flag_case_exists_before_the_thank_you_page(database_url: str) -> No
         thanks = http.get(f"/s/{code}/thanks")
         assert thanks.status_code == 200
         assert "现在请找一位你信任的大人" in thanks.text and "心理老师已经收到通知" in thanks.text
+        # The help box names a person after the role, not the role twice.
+        assert "心理老师 心理老师" not in thanks.text
         assert 'role="alert"' in thanks.text
         assert no_scores(thanks.text) == []
 
