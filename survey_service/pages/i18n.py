@@ -1018,3 +1018,49 @@ TEXT["en"].update(
         "audit_none": "No rows match.",
     }
 )
+
+# --- issue 13: score bands and critical-answer flags in the reader's language ----------------
+# Every band and flag code of the shipped instruments (a test checks none is missing); the
+# wording follows the instruments' manuals (severity bands) and never names a diagnosis.
+LABELS["band"] = {
+    "minimal": ("无或极轻", "minimal"),
+    "mild": ("轻度", "mild"),
+    "moderate": ("中度", "moderate"),
+    "moderately_severe": ("中重度", "moderately severe"),
+    "severe": ("重度", "severe"),
+    "negative": ("阴性（未筛出）", "negative"),
+    "positive": ("阳性（筛出）", "positive"),
+    "non_acute_positive": ("阳性（非急性）", "positive (non-acute)"),
+    "acute_positive": ("阳性（急性风险）", "positive (acute)"),
+    "below_cutoff": ("低于临界值", "below the cut-off"),
+    "adequate": ("幸福感良好", "adequate well-being"),
+    "poor_wellbeing": ("幸福感较差", "poor well-being"),
+    "likely_depression": ("提示可能存在抑郁，需评估", "depression likely: assess"),
+    "low": ("低", "low"),
+    "high": ("高", "high"),
+    "very_high": ("很高", "very high"),
+    "serious_distress": ("严重心理困扰", "serious distress"),
+}
+LABELS["flag"] = {
+    "asq_acute": ("ASQ 急性风险（第 5 题回答“是”）", "ASQ acute risk (question 5 yes)"),
+    "asq_positive": ("ASQ 筛查阳性", "ASQ positive screen"),
+    "asq_unanswered": ("ASQ 自杀风险题未作答", "ASQ suicide-risk question left blank"),
+    "phq_item9_positive": (
+        "PHQ 第 9 题（轻生或自伤念头）高于 0",
+        "PHQ item 9 (thoughts of death or self-harm) above 0",
+    ),
+    "phq_item9_unanswered": ("PHQ 第 9 题未作答", "PHQ item 9 left blank"),
+    "phqa_lifetime_attempt": ("曾有自杀未遂", "past suicide attempt"),
+    "phqa_lifetime_attempt_unanswered": (
+        "“是否曾尝试自杀”一题未作答",
+        "the past-attempt question left blank",
+    ),
+    "phqa_past_month_thoughts": (
+        "过去一个月有严重的轻生念头",
+        "serious thoughts of ending life in the past month",
+    ),
+    "phqa_past_month_thoughts_unanswered": (
+        "“过去一个月轻生念头”一题未作答",
+        "the past-month thoughts question left blank",
+    ),
+}

@@ -25,3 +25,36 @@ def test_every_label_has_both_languages() -> None:
         if len(pair) != 2 or not all(p.strip() for p in pair)
     ]
     assert bad == []
+
+
+def test_every_band_and_flag_of_the_shipped_instruments_has_a_label() -> None:
+    """Issue 13: a band or flag code (``acute_positive``, ``phq_item9_positive``) never reaches
+    the Chinese UI as English: every code the shipped instruments can produce is labelled."""
+    from instruments import default_catalogue
+
+    bands: set[str] = set()
+    flags: set[str] = set()
+
+    def walk(node: object) -> None:
+        if isinstance(node, dict):
+            for key, found in (("bands", bands), ("flags", flags)):
+                for entry in node.get(key) or []:
+                    if isinstance(entry, dict) and isinstance(entry.get("code"), str):
+                        found.add(entry["code"])
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    import json
+    from pathlib import Path
+
+    import instruments
+
+    folder = Path(instruments.__file__).parent / "definitions"
+    for path in sorted(folder.glob("*.json")):
+        walk(json.loads(path.read_text(encoding="utf-8")))
+    assert len(default_catalogue().ids()) >= 10 and bands and flags
+    assert sorted(bands - set(LABELS["band"])) == []
+    assert sorted(flags - set(LABELS["flag"])) == []

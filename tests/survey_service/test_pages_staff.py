@@ -158,6 +158,9 @@ def test_case_page_actions(env: Env) -> None:
         page = http.get(f"/staff/cases/{red}")
         assert page.status_code == 200 and 'data-state="open"' in page.text
         assert "ASQ" in page.text  # counsellors see the reasons and the scores
+        # Bands and flags in Chinese, never their internal codes (issue 13).
+        assert "阳性（急性风险）" in page.text and "ASQ 急性风险" in page.text
+        assert not re.search(r">[^<]*\b(acute_positive|asq_acute|asq_positive)\b", page.text)
         token = csrf(page.text)
         # A post without the form token changes nothing.
         refused = http.post(f"/staff/cases/{red}/acknowledge", data={"note": "x"})
