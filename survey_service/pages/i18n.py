@@ -1064,7 +1064,3 @@ LABELS["flag"] = {
         "the past-month thoughts question left blank",
     ),
 }
-
-# --- issue 13: the head teacher sees the next task per student, the later ones folded --------
-TEXT["zh-CN"]["later_tasks"] = "之后还有 {} 项任务"
-TEXT["en"]["later_tasks"] = "{} later task(s)"

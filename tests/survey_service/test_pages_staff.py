@@ -238,7 +238,7 @@ def test_head_teacher_sees_completion_and_tasks_never_scores(env: Env) -> None:
         # One task to act on per student (the next one); the later ones folded, no buttons.
         cards = text.count('class="card" id="care-')
         assert cards and len(re.findall(r"/staff/tasks/[0-9a-f-]{36}/complete", text)) <= cards
-        assert "之后还有" in text
+        assert "之后的任务（" in text
         assert no_scores(text) == [] and "ASQ" not in text and "一级" not in text
         student = re.search(r"/staff/students/([0-9a-f-]{36})", text).group(1)  # type: ignore[union-attr]
         file = http.get(f"/staff/students/{student}")
