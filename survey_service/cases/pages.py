@@ -181,11 +181,17 @@ async def case_page(
     ]
     ack_left, ack_overdue = time_left(case.acknowledge_by, now, lang)
     soon = now + timedelta(days=SOON_DAYS)
-    tasks = [
-        {"task": t, "left": time_left(t.due_at, now, lang)}
-        for t in detail.tasks
-        if t.status != "open" or t.due_at <= soon
-    ]
+    # Open tasks by due time first, then the finished ones, the most recently finished first.
+    shown = [t for t in detail.tasks if t.status != "open" or t.due_at <= soon]
+    shown.sort(
+        key=lambda t: (
+            t.status != "open",
+            t.due_at.timestamp()
+            if t.status == "open"
+            else -(t.completed_at or t.due_at).timestamp(),
+        )
+    )
+    tasks = [{"task": t, "left": time_left(t.due_at, now, lang)} for t in shown]
     later = [
         {"task": t, "left": time_left(t.due_at, now, lang)}
         for t in detail.tasks

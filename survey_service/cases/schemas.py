@@ -79,6 +79,7 @@ class CaseTaskOut(msgspec.Struct, frozen=True):
     status: str
     overdue: bool
     assignee_role: str | None = None
+    completed_at: datetime | None = None
 
 
 class CaseEventOut(msgspec.Struct, frozen=True):

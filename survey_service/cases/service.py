@@ -469,6 +469,7 @@ async def case_detail(
                 status=t.status,
                 overdue=t.status == "open" and now > t.due_at,
                 assignee_role=t.assignee_role,
+                completed_at=t.completed_at,
             )
             for t in tasks
         ],

@@ -182,6 +182,11 @@ def test_case_page_actions(env: Env) -> None:
             data={"_csrf": token, "note": "已完成安全评估", "next": f"/staff/cases/{red}"},
         )
         assert done.url.path == f"/staff/cases/{red}" and "已完成" in done.text
+        # Open tasks first (by due time), the finished ones after them (issue 13).
+        table = done.text.split('<table class="tasks">', 1)[1].split("</table>", 1)[0]
+        states = re.findall(r"<td>(未完成|已完成|已取消)</td>", table)
+        assert "已完成" in states and "未完成" in states
+        assert states == sorted(states, key=lambda s: s != "未完成"), states
         # The plan: an incomplete one comes back with the message; a complete one is saved.
         sid = re.search(r"/staff/students/([0-9a-f-]{36})", done.text).group(1)  # type: ignore[union-attr]
         bad = http.post(
