@@ -214,6 +214,8 @@ async def case_page(
         can_refer="refer" in allowed or permissions.allowed(user.role, "referrals.create"),
         can_ack=case.status == "open" and permissions.allowed(user.role, "cases.acknowledge"),
         can_act=permissions.allowed(user.role, "cases.act"),
+        can_tier=case.status != "closed" and permissions.allowed(user.role, "cases.tier"),
+        tier_choices=[t for t in ("red", "orange", "yellow") if t != case.tier],
         ack_left=ack_left,
         ack_overdue=ack_overdue,
         tasks=tasks,
@@ -347,6 +349,22 @@ async def case_action(
         case_id,
         action=data.get("action", ""),
         note=data.get("note") or None,
+        now=clock.now(),
+    )
+    return _back_to_case(case_id)
+
+
+@post("/cases/{case_id:uuid}/tier", status_code=303, opt={"permission": "cases.tier"})
+async def case_tier(
+    case_id: FromPath[uuid.UUID], data: Form, sess: Sess, db: Db, clock: Now
+) -> Redirect:
+    """A tier decision with its reason (lowering needs a counsellor and the reason)."""
+    await case_workflow.change_tier(
+        db,
+        sess.user,
+        case_id,
+        tier=data.get("tier", ""),
+        reason=data.get("reason", ""),
         now=clock.now(),
     )
     return _back_to_case(case_id)
@@ -533,6 +551,7 @@ ROUTES: list[Any] = [
     file_page,
     case_acknowledge,
     case_action,
+    case_tier,
     case_record,
     case_refer,
     referral_advance,

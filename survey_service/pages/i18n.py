@@ -1064,3 +1064,22 @@ LABELS["flag"] = {
         "the past-month thoughts question left blank",
     ),
 }
+
+# --- issue 13: the tier decision on the case page ---------------------------------------------
+TEXT["zh-CN"].update(
+    {
+        "tier_decision": "调整风险等级",
+        "tier_decision_to": "调整为",
+        "tier_decision_reason": "理由（必填）",
+        "tier_decision_hint": "调低等级只能由心理老师决定，并须写明理由；调整会记录在个案历史中。",
+    }
+)
+TEXT["en"].update(
+    {
+        "tier_decision": "Change the tier",
+        "tier_decision_to": "Change to",
+        "tier_decision_reason": "Reason (required)",
+        "tier_decision_hint": "Only a counsellor may lower the tier, with a reason; every change "
+        "is kept in the case history.",
+    }
+)

@@ -182,6 +182,17 @@ def test_case_page_actions(env: Env) -> None:
             data={"_csrf": token, "note": "已完成安全评估", "next": f"/staff/cases/{red}"},
         )
         assert done.url.path == f"/staff/cases/{red}" and "已完成" in done.text
+        # The tier decision on the page (issue 13): lowering with a reason is recorded.
+        assert 'id="tier-decision"' in done.text
+        lowered = http.post(
+            f"/staff/cases/{orange}/tier",
+            data={"_csrf": token, "tier": "yellow", "reason": "面谈后评估，风险已降低"},
+        )
+        assert lowered.status_code == 200 and "已保存" in lowered.text
+        ((tier_now,),) = sql(
+            env.database_url, "SELECT tier FROM cases WHERE id = :c", c=UUID(orange)
+        )
+        assert tier_now == "yellow"
         # Open tasks first (by due time), the finished ones after them (issue 13).
         table = done.text.split('<table class="tasks">', 1)[1].split("</table>", 1)[0]
         states = re.findall(r"<td>(未完成|已完成|已取消)</td>", table)
