@@ -186,12 +186,18 @@ async def roster_upload(
     clock: Now,
     apply: FromQuery[bool] = False,
     confirm_leavers: FromQuery[str | None] = None,
+    mode: QueryWord = "replace",
 ) -> Response[roster_import.RosterReport]:
     """The report lists every student the file would mark as left (``leavers``), with their
     open cases. Students missing from the file are marked as left only when
     ``confirm_leavers`` is the preview's ``confirm_leavers`` token; without it the apply
     imports everything else and leaves them active (``leavers_unconfirmed``). A token for
-    another set of students answers 409 ``leavers_changed`` and writes nothing."""
+    another set of students answers 409 ``leavers_changed`` and writes nothing.
+
+    ``mode=incremental`` only adds and updates students: nobody missing from the file is a
+    leaver (``leavers`` empty, nothing to confirm). ``replace`` (the default) treats the file
+    as the whole roster. Any other mode answers 422 ``invalid_mode`` naming the allowed ones."""
+    roster_import.roster_mode(mode)  # before reading the upload: an unknown mode writes nothing
     suffix = Path(data.data.filename or "roster.csv").suffix.lower()
     if suffix not in _ROSTER_SUFFIXES:
         raise BadRequest(
@@ -221,6 +227,7 @@ async def roster_upload(
                 now=clock.now(),
                 user=staff,
                 confirm_leavers=confirm_leavers,
+                mode=mode,
             )
         except RosterFileError as exc:
             raise BadRequest(str(exc), code="unreadable_roster") from exc

@@ -12,6 +12,11 @@ apply; students merely *missing* from the file stay active unless the apply carr
 and reports the missing students as awaiting confirmation; a token for another set is refused
 (409 ``leavers_changed``) with nothing written. Marking a student as left never touches their
 cases: open cases stay open with the school's counsellors until transferred or closed.
+
+``mode`` (issue 13): ``replace`` (the default, all of the above) treats the file as the whole
+roster; ``incremental`` only adds new students and updates existing ones (same student
+number): nobody missing from the file is a leaver, so there is nothing to confirm. Rows
+marked 转出/离校 are still marked so in either mode.
 """
 
 from __future__ import annotations
@@ -35,7 +40,7 @@ from survey_service.db import (
     StaffUser,
     Student,
 )
-from survey_service.errors import Conflict, NotFound
+from survey_service.errors import Conflict, NotFound, Unprocessable
 from survey_service.rosters import (
     ClassCheck,
     ExistingStudent,
@@ -49,9 +54,13 @@ from survey_service.rosters import (
     parse_roster,
     plan_import,
 )
+from survey_service.rosters._plan import ImportMode
 from survey_service.services import audit
 
 CHUNK = 5000
+
+#: The import modes: the file is the whole roster, or it only adds and updates students.
+ROSTER_MODES: tuple[ImportMode, ...] = ("replace", "incremental")
 
 
 class OpenCaseRef(msgspec.Struct, frozen=True):
@@ -103,6 +112,23 @@ class RosterReport(msgspec.Struct, frozen=True):
     leavers: list[RosterLeaver] = []
     confirm_leavers: str | None = None
     leavers_unconfirmed: int = 0
+    mode: str = "replace"
+
+
+def roster_mode(mode: str) -> ImportMode:
+    """``mode`` checked against :data:`ROSTER_MODES`; anything else is ``Unprocessable``."""
+    for allowed_mode in ROSTER_MODES:
+        if mode == allowed_mode:
+            return allowed_mode
+    raise Unprocessable(
+        f"mode {mode!r} is not one of {', '.join(ROSTER_MODES)}",
+        code="invalid_mode",
+        message={
+            "zh-CN": f"导入方式必须是 {' 或 '.join(ROSTER_MODES)}。",
+            "en": f"The import mode must be one of: {', '.join(ROSTER_MODES)}.",
+        },
+        extra={"allowed": list(ROSTER_MODES)},
+    )
 
 
 async def import_roster(
@@ -114,6 +140,7 @@ async def import_roster(
     now: datetime,
     user: StaffUser | None = None,
     confirm_leavers: str | None = None,
+    mode: str = "replace",
 ) -> RosterReport:
     """Parse ``path``, plan against the school's students, and apply when asked and clean.
 
@@ -121,7 +148,11 @@ async def import_roster(
     ``confirm_leavers``: the preview's ``confirm_leavers`` token; only with it are students
     missing from the file marked as left. A token for another set raises ``Conflict``
     (``leavers_changed``) before anything is written.
+    ``mode``: ``replace`` (the file is the whole roster) or ``incremental`` (add and update
+    only: students missing from the file are not leavers); any other value raises
+    ``Unprocessable`` (``invalid_mode``) before anything is read or written.
     """
+    import_mode = roster_mode(mode)
     if user is not None:
         permissions.require(user, "rosters.import")
     school = await db.scalar(select(School).where(School.code == school_code))
@@ -130,7 +161,9 @@ async def import_roster(
     parsed = parse_roster(path)
     errors = [str(e) for e in parsed.errors]
     if errors:
-        return RosterReport(school_code, False, errors, list(parsed.warnings), None, [], None)
+        return RosterReport(
+            school_code, False, errors, list(parsed.warnings), None, [], None, mode=import_mode
+        )
     classes = {
         (c.grade, c.name): c
         for c in (
@@ -172,7 +205,7 @@ async def import_roster(
         )
         for number, s in students.items()
     }
-    plan = plan_import(existing, parsed.rows)
+    plan = plan_import(existing, parsed.rows, mode=import_mode)
     missing = [m for m in plan.mark_left if m.reason == "not_in_file"]
     token = leavers_token(str(school.id), (m.student_number for m in missing))
     if confirm_leavers is not None and confirm_leavers != token:
@@ -232,6 +265,7 @@ async def import_roster(
             "unchanged": counts.unchanged,
             "mark_left": counts.mark_left,
             "skipped": counts.skipped,
+            "mode": import_mode,
         },
     )
     return RosterReport(
@@ -245,6 +279,7 @@ async def import_roster(
         leavers=leavers,
         confirm_leavers=token,
         leavers_unconfirmed=0 if confirmed else len(missing),
+        mode=import_mode,
     )
 
 

@@ -12,6 +12,9 @@ import msgspec
 from survey_service.rosters._model import Gender, RosterPlanError, RosterRow, Status
 
 LeaveReason = Literal["not_in_file", "transferred", "left"]
+ImportMode = Literal["replace", "incremental"]
+"""``replace``: the file is the whole roster (students missing from it are leavers);
+``incremental``: the file only adds and updates students (nobody missing from it leaves)."""
 
 COMPARED_FIELDS: tuple[str, ...] = (
     "name",
@@ -127,7 +130,12 @@ class ImportPlan(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
         )
 
 
-def plan_import(existing: Mapping[str, ExistingStudent], rows: Sequence[RosterRow]) -> ImportPlan:
+def plan_import(
+    existing: Mapping[str, ExistingStudent],
+    rows: Sequence[RosterRow],
+    *,
+    mode: ImportMode = "replace",
+) -> ImportPlan:
     """Diff a parsed roster against the school's students by student number.
 
     Parameters
@@ -136,6 +144,10 @@ def plan_import(existing: Mapping[str, ExistingStudent], rows: Sequence[RosterRo
         Every student of the school (any status), keyed by student number.
     rows : sequence of RosterRow
         The rows of an error-free :class:`RosterParse`.
+    mode : {"replace", "incremental"}
+        ``replace`` (the file is the whole roster): active students missing from it are in
+        ``mark_left`` (``not_in_file``). ``incremental``: the file only adds and updates, so
+        students missing from it are not listed at all (rows marked 转出/离校 still are).
 
     Returns
     -------
@@ -183,7 +195,7 @@ def plan_import(existing: Mapping[str, ExistingStudent], rows: Sequence[RosterRo
             raise RosterPlanError(
                 f"existing student keyed {number!r} has number {current.student_number!r}"
             )
-        if number not in in_file and current.status == "active":
+        if mode == "replace" and number not in in_file and current.status == "active":
             mark_left.append(StudentLeave(number, "left", "not_in_file"))
     return ImportPlan(
         create=tuple(create),
