@@ -200,6 +200,13 @@ def build_parser() -> argparse.ArgumentParser:
     roster_import.add_argument("--apply", action="store_true", help="import (all or nothing)")
     roster_import.add_argument("--json", action="store_true", help="print the report as JSON")
     roster_import.add_argument(
+        "--mode",
+        choices=("replace", "incremental"),
+        default="replace",
+        help="replace: the file is the whole roster (default); incremental: add and update "
+        "the students in the file, nobody is treated as leaving",
+    )
+    roster_import.add_argument(
         "--confirm-leavers",
         metavar="TOKEN",
         help="mark the students missing from the file as left: the token the preview printed "
@@ -249,6 +256,8 @@ def build_parser() -> argparse.ArgumentParser:
         **_examples("runxin user disable counsellor1"),
     )
     disable.add_argument("username")
+
+    _add_directory_parsers(sub, common)
 
     audit_cmd = sub.add_parser("audit", help="the tamper-evident audit log")
     audit_sub = audit_cmd.add_subparsers(dest="audit_command", required=True)
@@ -300,6 +309,101 @@ def build_parser() -> argparse.ArgumentParser:
         help="signing secret to verify (repeat during rotation)",
     )
     return parser
+
+
+def _add_directory_parsers(sub: Any, common: argparse.ArgumentParser) -> None:
+    """``runxin schools|classes|staff ...``: the directory, without SQL (issue 13)."""
+    schools = sub.add_parser("schools", help="schools (the server operator's directory)")
+    schools_sub = schools.add_subparsers(dest="schools_command", required=True)
+    s_add = schools_sub.add_parser(
+        "add",
+        parents=[common],
+        help="add a school (to the only district, or --district CODE)",
+        **_examples(
+            "runxin schools add SZ-07 '深圳市第七中学'",
+            "runxin schools add SZ-07 '深圳市第七中学' --district NS --district-name '南山区'",
+        ),
+    )
+    s_add.add_argument("code")
+    s_add.add_argument("name")
+    s_add.add_argument("--district", default=None, help="district code")
+    s_add.add_argument(
+        "--district-name", default=None, help="create the --district with this name if new"
+    )
+    schools_sub.add_parser(
+        "list", parents=[common], help="list the schools", **_examples("runxin schools list")
+    )
+
+    classes = sub.add_parser("classes", help="classes of a school")
+    classes_sub = classes.add_subparsers(dest="classes_command", required=True)
+    c_add = classes_sub.add_parser(
+        "add",
+        parents=[common],
+        help="add a class to a school",
+        **_examples(
+            "runxin classes add --school SZ-07 --grade 7 '1班'",
+            "runxin classes add --school SZ-07 --grade 7 '2班' --head-teacher wang.li",
+        ),
+    )
+    c_add.add_argument("name")
+    c_add.add_argument("--school", required=True, help="school code")
+    c_add.add_argument("--grade", type=int, required=True)
+    c_add.add_argument("--head-teacher", default=None, help="username of a staff account there")
+    c_list = classes_sub.add_parser(
+        "list",
+        parents=[common],
+        help="list a school's classes",
+        **_examples("runxin classes list --school SZ-07"),
+    )
+    c_list.add_argument("--school", required=True, help="school code")
+    c_head = classes_sub.add_parser(
+        "assign-head",
+        parents=[common],
+        help="make a staff account the head teacher of a class",
+        **_examples("runxin classes assign-head --school SZ-07 --class '1班' --grade 7 wang.li"),
+    )
+    c_head.add_argument("username")
+    c_head.add_argument("--school", required=True, help="school code")
+    c_head.add_argument("--class", dest="class_name", required=True, help="class name")
+    c_head.add_argument("--grade", type=int, required=True)
+
+    staff = sub.add_parser("staff", help="staff accounts (the server operator's directory)")
+    staff_sub = staff.add_subparsers(dest="staff_command", required=True)
+    st_add = staff_sub.add_parser(
+        "add",
+        parents=[common],
+        help="add a staff account; prints a one-time password (change it at first sign-in)",
+        **_examples(
+            "runxin staff add zhang.min --role counsellor --school SZ-07 --name '张敏'",
+            "runxin staff add district.ops --role district_officer",
+        ),
+    )
+    st_add.add_argument("username")
+    st_add.add_argument("--role", required=True, help="one of: " + ", ".join(_ROLES))
+    st_add.add_argument("--school", default=None, help="school code (school-bound roles)")
+    st_add.add_argument(
+        "--district", default=None, help="district code (district roles; default: the only one)"
+    )
+    st_add.add_argument("--name", default=None, help="display name (default: the username)")
+    st_add.add_argument("--phone", default=None)
+    st_list = staff_sub.add_parser(
+        "list",
+        parents=[common],
+        help="list staff accounts (never their passwords)",
+        **_examples("runxin staff list", "runxin staff list --school SZ-07"),
+    )
+    st_list.add_argument("--school", default=None, help="only this school's accounts")
+
+
+_ROLES = (
+    "counsellor",
+    "school_lead",
+    "school_admin",
+    "head_teacher",
+    "teacher",
+    "district_officer",
+    "auditor",
+)
 
 
 def _settings(args: argparse.Namespace, **extra: Any) -> Settings:
@@ -524,7 +628,20 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 #: Commands that work on the database and so need its schema (checked before they start).
 _NEEDS_SCHEMA = frozenset(
-    {"serve", "worker", "sweep", "demo", "rescore", "roster", "audit", "retention", "user"}
+    {
+        "serve",
+        "worker",
+        "sweep",
+        "demo",
+        "rescore",
+        "roster",
+        "audit",
+        "retention",
+        "user",
+        "schools",
+        "classes",
+        "staff",
+    }
 )
 
 
@@ -582,6 +699,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         return asyncio.run(_cmd_retention(settings, args))
     if command == "user":
         return _cmd_user(settings, args)
+    if command in {"schools", "classes", "staff"}:
+        return asyncio.run(_cmd_directory(settings, args))
     raise AssertionError(command)  # pragma: no cover - argparse restricts commands
 
 
@@ -963,6 +1082,7 @@ async def _cmd_roster(settings: Settings, args: argparse.Namespace) -> int:
                 apply=args.apply,
                 now=svc.clock.now(),
                 confirm_leavers=args.confirm_leavers,
+                mode=args.mode,
             )
     except (ServiceError, RosterFileError) as exc:
         _err(str(exc))
@@ -1061,6 +1181,84 @@ def _cmd_user(settings: Settings, args: argparse.Namespace) -> int:
         return 1
     done = "password reset" if password is not None else "disabled"
     print(f"{account.username}: {done}; {account.sessions_revoked} session(s) ended")
+    return 0
+
+
+async def _cmd_directory(settings: Settings, args: argparse.Namespace) -> int:
+    """``runxin schools|classes|staff ...``: one transaction; an error writes nothing."""
+    from survey_service.accounts import directory
+    from survey_service.errors import ServiceError
+
+    command = args.command
+    sub = getattr(args, f"{command}_command")
+    lines: list[str] = []
+    try:
+        async with _service(settings) as svc, svc.sessions() as db, db.begin():
+            now = svc.clock.now()
+            if (command, sub) == ("schools", "add"):
+                school = await directory.add_school(
+                    db,
+                    args.code,
+                    args.name,
+                    district_code=args.district,
+                    district_name=args.district_name,
+                    now=now,
+                )
+                lines.append(f"school {school.code} added: {school.name} ({school.district_code})")
+            elif command == "schools":
+                for s in await directory.list_schools(db):
+                    lines.append(f"{s.code}\t{s.name}\t{s.district_code}")
+            elif (command, sub) == ("classes", "add"):
+                c = await directory.add_class(
+                    db,
+                    args.school,
+                    args.grade,
+                    args.name,
+                    head_teacher=args.head_teacher,
+                    now=now,
+                )
+                head = f"; head teacher {c.head_teacher}" if c.head_teacher else ""
+                lines.append(f"{args.school}: class grade {c.grade} {c.name} added{head}")
+            elif (command, sub) == ("classes", "assign-head"):
+                c = await directory.assign_head(
+                    db, args.school, args.grade, args.class_name, args.username, now=now
+                )
+                lines.append(
+                    f"{args.school}: grade {c.grade} {c.name}: head teacher {c.head_teacher}"
+                )
+            elif command == "classes":
+                for c in await directory.list_classes(db, args.school):
+                    lines.append(f"{c.grade}\t{c.name}\t{c.head_teacher or '-'}")
+            elif (command, sub) == ("staff", "add"):
+                new = await directory.add_staff(
+                    db,
+                    args.username,
+                    role=args.role,
+                    school_code=args.school,
+                    district_code=args.district,
+                    display_name=args.name,
+                    phone=args.phone,
+                    now=now,
+                )
+                where = f" at {new.school_code}" if new.school_code else ""
+                lines.append(f"staff account {new.username} ({new.role}{where}) added")
+                lines.append(f"one-time password: {new.one_time_password}")
+                lines.append(
+                    "give it to the person privately; they should change it at first sign-in "
+                    "(account page or POST /api/v1/auth/password)"
+                )
+            else:
+                for u in await directory.list_staff(db, args.school):
+                    state = "active" if u.active else "disabled"
+                    lines.append(
+                        f"{u.username}\t{u.role}\t{u.school_code or '-'}\t{u.display_name}"
+                        f"\t{u.phone or '-'}\t{state}"
+                    )
+    except ServiceError as exc:
+        _err(str(exc))
+        return 1
+    for line in lines:
+        print(line)
     return 0
 
 

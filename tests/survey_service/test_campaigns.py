@@ -106,6 +106,20 @@ def test_roster_cli_preview_apply_and_second_year(database_url: str, tmp_path: P
     rows[0][1] = "学生S0改名"
     rows.append(["S0100", "新同学", "女", "2012-01-01", "8", "1班", "13800139999", "否"])
     year2 = _roster(tmp_path / "y2.csv", rows)
+    # Incremental (issue 13): the same file, previewed, names no leaver at all.
+    r = runxin(
+        "roster",
+        "import",
+        str(year2),
+        "--school",
+        "DEMO-A",
+        "--mode",
+        "incremental",
+        "--json",
+        env=env,
+    )
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["leavers"] == [] and json.loads(r.stdout)["mode"] == "incremental"
     r = runxin("roster", "import", str(year2), "--school", "DEMO-A", "--apply", "--json", env=env)
     report = json.loads(r.stdout)
     counts = report["counts"]
