@@ -11,6 +11,7 @@ import argparse
 import asyncio
 import contextlib
 import json
+import re
 import signal
 import sys
 from collections.abc import AsyncIterator, Sequence
@@ -1092,8 +1093,6 @@ async def _cmd_roster(settings: Settings, args: argparse.Namespace) -> int:
     else:
         for error in report.errors:
             print(error)
-        for warning in report.warnings:
-            print(f"warning: {warning}", file=sys.stderr)
         if report.counts is not None:
             c = report.counts
             verb = "imported" if report.applied else "would import (preview; --apply imports)"
@@ -1104,16 +1103,41 @@ async def _cmd_roster(settings: Settings, args: argparse.Namespace) -> int:
         _print_leavers(report)
         if report.ratio is not None and not report.ratio.ok:
             print("staffing check: " + "; ".join(report.ratio.problems))
-        for check in report.committee:
-            if not check.ok:
-                print(
-                    f"committee check, grade {check.grade} {check.class_name}: "
-                    + "; ".join(check.problems)
-                )
+        committee = [
+            f"committee check, grade {check.grade} {check.class_name}: "
+            + "; ".join(check.problems)
+            for check in report.committee
+            if not check.ok
+        ]
+        # Warnings after the result, a few of each kind and how many more (--json has all).
+        _print_some(committee, "class(es) with a committee-member problem")
+        _print_some([f"warning: {w}" for w in report.warnings], "warning(s)", sys.stderr)
     if report.errors:
-        _err(f"{len(report.errors)} bad row(s); nothing was imported")
+        rows = {m.group(1) for m in (_ROW.match(e) for e in report.errors) if m}
+        _err(
+            f"{len(report.errors)} error(s) in {len(rows) or len(report.errors)} row(s); "
+            "nothing was imported"
+        )
         return 1
     return 0
+
+
+_ROW = re.compile(r"^row (\d+)")
+#: How many lines of one kind of warning the roster import prints before summarising.
+SHOWN_WARNINGS = 5
+
+
+def _print_some(lines: list[str], what: str, stream: Any = None) -> None:
+    """The first :data:`SHOWN_WARNINGS` lines, then how many more (``--json`` lists all)."""
+    out = stream or sys.stdout
+    for line in lines[:SHOWN_WARNINGS]:
+        print(line, file=out)
+    if len(lines) > SHOWN_WARNINGS:
+        print(
+            f"… and {len(lines) - SHOWN_WARNINGS} more: {len(lines)} {what} in all "
+            "(--json lists every one)",
+            file=out,
+        )
 
 
 def _print_leavers(report: Any) -> None:

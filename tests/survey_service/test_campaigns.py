@@ -91,6 +91,8 @@ def test_roster_cli_preview_apply_and_second_year(database_url: str, tmp_path: P
     assert any(re.match(r"row 4, column 监护人电话: ", x) for x in lines), lines
     assert any(re.match(r"row 5, column 学号: ", x) for x in lines), lines
     assert "nothing was imported" in r.stderr
+    # The count says what it counts: errors, and the rows they are in (issue 13).
+    assert re.search(r"\b4 error\(s\) in 3 row\(s\)", r.stderr), r.stderr
 
     year1 = _roster(tmp_path / "y1.csv", _rows(6, 7, "S", 2013))
     preview = runxin("roster", "import", str(year1), "--school", "DEMO-A", "--json", env=env)

@@ -115,3 +115,13 @@ def test_help_shows_an_example(args: tuple[str, ...]) -> None:
     assert r.returncode == 0, r.stderr
     assert "example" in r.stdout
     assert f"runxin {' '.join(args)}" in r.stdout
+
+
+def test_many_warnings_are_summarised_after_a_few(capsys: pytest.CaptureFixture[str]) -> None:
+    """A roster import with 120 committee warnings prints five and how many more (issue 13)."""
+    from survey_service.cli import SHOWN_WARNINGS, _print_some
+
+    _print_some([f"committee check {n}" for n in range(120)], "class(es) with a problem")
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == SHOWN_WARNINGS + 1
+    assert "115 more: 120 class(es) with a problem in all" in lines[-1]
