@@ -82,6 +82,8 @@ async def queue(request: AnyRequest, sess: Sess, db: Db, clock: Now) -> Template
     rows = (await cases.list_cases(db, user, now=now)).items
     q = request.query_params
     class_id, tier, state = q.get("class", ""), q.get("tier", ""), q.get("state", "")
+    # Search by the student's name (issue 13); the district's rows name no student.
+    name = " ".join(q.get("q", "").split())[:50]
     classes = sorted(
         {
             (r.student.grade, r.student.class_name, str(r.student.class_id))
@@ -98,6 +100,7 @@ async def queue(request: AnyRequest, sess: Sess, db: Db, clock: Now) -> Template
         if (not class_id or (r.student is not None and str(r.student.class_id) == class_id))
         and (not tier or r.tier == tier)
         and (not state or r.status == state)
+        and (not name or (r.student is not None and name in r.student.name))
     ]
     items = []
     for r in shown:
@@ -113,6 +116,7 @@ async def queue(request: AnyRequest, sess: Sess, db: Db, clock: Now) -> Template
         tiers=TIERS,
         states=[s for s in triage.CASE_STATES if s != "closed"],
         f_class=class_id,
+        f_name=name,
         f_tier=tier,
         f_state=state,
         district=scope_of(user) == "district",

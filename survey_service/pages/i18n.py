@@ -1083,3 +1083,7 @@ TEXT["en"].update(
         "is kept in the case history.",
     }
 )
+
+# --- issue 13: search the queue by name -------------------------------------------------------
+TEXT["zh-CN"]["filter_name"] = "学生姓名"
+TEXT["en"]["filter_name"] = "Student name"

@@ -9,6 +9,7 @@ from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import urlencode
 from uuid import UUID
 
 import httpx
@@ -144,6 +145,15 @@ def test_queue_by_deadline_then_tier_with_filters_and_overdue(env: Env) -> None:
         class_72 = re.search(r'<option value="([0-9a-f-]{36})">八年级2班</option>', page)
         assert class_72 is not None
         assert [t for _, t, _ in env.queue(http, f"?class={class_72.group(1)}")] == ["orange"]
+        # Search by name (issue 13): the orange case's student, by part of the name.
+        ((name,),) = sql(
+            env.database_url,
+            "SELECT s.name FROM cases c JOIN students s ON s.id = c.student_id "
+            "WHERE c.tier = 'orange'",
+        )
+        found = env.queue(http, "?" + urlencode({"q": f" {name[-2:]} "}))
+        assert [t for _, t, _ in found] == ["orange"], name
+        assert env.queue(http, "?" + urlencode({"q": "没有这个人"})) == []
         assert "还剩" in page and "已逾期" not in page
         env.clock.advance(timedelta(minutes=20))  # past the red case's 15 minutes
         page = http.get("/staff/queue").text
