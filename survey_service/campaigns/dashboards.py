@@ -6,6 +6,7 @@ Nothing here lists or orders students by score.
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from litestar import Response, get
@@ -56,7 +57,9 @@ async def school_page(request: AnyRequest, sess: Sess, db: Db, clock: Now) -> Te
     user = ss.require(sess, "dashboards.school")
     t = TEXT[request_language(request)]
     now = clock.now()
-    report = await coverage.coverage(db, user, campaign_id=None, now=now)
+    choices = await reads.campaign_choices(db, user)
+    chosen = _campaign_param(request.query_params.get("campaign"))
+    report = await coverage.coverage(db, user, campaign_id=chosen, now=now)
     school = report.schools[0] if report.schools else None
     work = (await reads.school_work(db, user, now=now)).get(school.school_id) if school else None
     overdue = await reads.open_tasks(db, user, now=now, overdue_only=True)
@@ -78,11 +81,22 @@ async def school_page(request: AnyRequest, sess: Sess, db: Db, clock: Now) -> Te
         overdue=overdue,
         bars=bars if classes else None,
         funnel=_funnel(t, "funnel-school", school) if school and school.campaign_id else None,
+        choices=choices,
         tier_keys=TIER_KEYS,
         pct=_pct,
         label=label,
         local_time=local_time,
     )
+
+
+def _campaign_param(value: str | None) -> uuid.UUID | None:
+    """The ``?campaign=`` of a dashboard: none for the latest; not an id answers 404."""
+    if not value:
+        return None
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        raise NotFound("No such campaign", code="campaign_not_found") from None
 
 
 class _Totals:

@@ -18,6 +18,7 @@ from survey_service.accounts.views import lens_of
 from survey_service.cases.service import OPEN_STATES
 from survey_service.db import (
     AsyncSession,
+    Campaign,
     Case,
     CaseTask,
     School,
@@ -261,3 +262,26 @@ async def school_names(db: AsyncSession, ids: list[uuid.UUID]) -> dict[uuid.UUID
     return {
         s.id: s.name for s in (await db.scalars(select(School).where(School.id.in_(ids)))).all()
     }
+
+
+@dataclass(frozen=True)
+class CampaignChoice:
+    campaign_id: uuid.UUID
+    name: str
+    school_year: str
+    opens_at: datetime
+
+
+async def campaign_choices(db: AsyncSession, user: StaffUser) -> list[CampaignChoice]:
+    """The campaigns of the caller's school, newest first (a dashboard's campaign selector)."""
+    permissions.require(user, "coverage.read")
+    if user.school_id is None:
+        return []
+    rows = (
+        await db.scalars(
+            select(Campaign)
+            .where(Campaign.school_id == user.school_id)
+            .order_by(Campaign.opens_at.desc())
+        )
+    ).all()
+    return [CampaignChoice(c.id, c.name, c.school_year, c.opens_at) for c in rows]

@@ -1087,3 +1087,7 @@ TEXT["en"].update(
 # --- issue 13: search the queue by name -------------------------------------------------------
 TEXT["zh-CN"]["filter_name"] = "学生姓名"
 TEXT["en"]["filter_name"] = "Student name"
+
+# --- issue 13: a campaign selector on the school dashboard ----------------------------------
+TEXT["zh-CN"]["show_campaign"] = "查看"
+TEXT["en"]["show_campaign"] = "Show"

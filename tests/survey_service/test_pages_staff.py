@@ -366,3 +366,34 @@ def test_logout_and_language(env: Env) -> None:
         out = http.post("/staff/logout", data={"_csrf": csrf(en.text)})
         assert out.url.path == "/staff/login"
         assert http.get("/staff/queue").url.path == "/staff/login"
+
+
+def test_school_dashboard_has_a_campaign_selector(env: Env) -> None:
+    """Issue 13: with more than one campaign the school dashboard offers a selector; an id
+    that is not one of the school's campaigns answers 404."""
+    with env.client() as api:
+        token = api.post(
+            "/api/v1/auth/login", json={"username": "lead1", "password": "pw-test-123"}
+        ).json()["access_token"]
+        spring = api.post(
+            "/api/v1/campaigns",
+            headers={"Authorization": f"Bearer {token}"},
+            json={
+                "name": "春季复查",
+                "school_year": "2026-2027",
+                "opens_at": (T0 + timedelta(days=30)).isoformat(),
+                "closes_at": (T0 + timedelta(days=40)).isoformat(),
+                "batteries": [{"grades": [8, 9], "instruments": ["phq9"]}],
+            },
+        )
+        assert spring.status_code == 201, spring.text
+    spring_id = spring.json()["campaign_id"]
+    with env.signed_in("lead1") as http:
+        page = http.get("/staff/school").text
+        assert 'id="campaign-choice"' in page and "春季复查" in page
+        chosen = http.get("/staff/school", params={"campaign": spring_id})
+        assert chosen.status_code == 200
+        assert re.search(rf'<option value="{spring_id}" selected>', chosen.text)
+        assert http.get("/staff/school", params={"campaign": "nope"}).status_code == 404
+    with env.signed_in("lead2") as http:  # another school's campaign is not found
+        assert http.get("/staff/school", params={"campaign": spring_id}).status_code == 404
