@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import copy
+import csv
+import io
 import json
 import os
 import shutil
@@ -389,3 +391,12 @@ def battery_answers(
         "gad7": {f"item{i}": gad7 for i in range(1, 8)},
         "asq": asq if asq is not None else {"q1": 0, "q2": 0, "q3": 0, "q4": 0},
     }
+
+
+def roster_csv(rows: list[list[str]]) -> bytes:
+    """A minimal roster file (学号, 姓名, 性别, 年级, 班级) as Excel writes it: UTF-8 with BOM."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["学号", "姓名", "性别", "年级", "班级"])
+    writer.writerows(rows)
+    return out.getvalue().encode("utf-8-sig")

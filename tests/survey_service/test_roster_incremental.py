@@ -8,14 +8,12 @@ students as leavers. An unknown mode is a 422 naming the allowed ones, with noth
 
 from __future__ import annotations
 
-import csv
-import io
 from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 from sqlalchemy import select
-from svc_support import app_client, make_settings, run, seed
+from svc_support import app_client, make_settings, roster_csv, run, seed
 
 from survey_service.app import create_app
 from survey_service.clock import ManualClock
@@ -60,14 +58,6 @@ def _students(database_url: str) -> dict[str, dict[str, Any]]:
     return run(go())
 
 
-def _csv(rows: list[list[str]]) -> bytes:
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(["学号", "姓名", "性别", "年级", "班级"])
-    writer.writerows(rows)
-    return out.getvalue().encode("utf-8-sig")
-
-
 def test_incremental_adds_and_updates_without_leavers(database_url: str) -> None:
     settings = make_settings(database_url)
     seed(settings, now=T0, students=72)  # 36 students at each demo school
@@ -79,7 +69,7 @@ def test_incremental_adds_and_updates_without_leavers(database_url: str) -> None
     new = [f"N{9000 + i}" for i in range(3)]
     rows = [[changed, "改名同学", *template[2:]]]
     rows += [[n, f"新同学{i}", "女", *template[3:]] for i, n in enumerate(new)]
-    body = _csv(rows)
+    body = roster_csv(rows)
 
     with app_client(create_app(settings, clock=ManualClock(T0)), timeout=30) as http:
         r = http.post("/api/v1/auth/login", json={"username": "lead1", "password": "pw-test-123"})

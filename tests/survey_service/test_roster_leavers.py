@@ -8,8 +8,6 @@ those 30, and their open cases stay open with the school's counsellors.
 
 from __future__ import annotations
 
-import csv
-import io
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,7 +16,7 @@ from typing import Any
 import httpx
 import pytest
 from sqlalchemy import select
-from svc_support import app_client, make_settings, run, seed
+from svc_support import app_client, make_settings, roster_csv, run, seed
 
 from survey_service import cli
 from survey_service.app import create_app
@@ -86,14 +84,6 @@ def _school_a(database_url: str) -> dict[str, Any]:
     return run(go())
 
 
-def _csv(rows: list[list[str]]) -> bytes:
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(["学号", "姓名", "性别", "年级", "班级"])
-    writer.writerows(rows)
-    return out.getvalue().encode("utf-8-sig")
-
-
 def _cli(capsys: pytest.CaptureFixture[str], database_url: str, *args: str) -> tuple[int, str]:
     options = ["--school", "DEMO-A", "--database-url", database_url, "--secret-key", SECRET]
     code = cli.main(["roster", "import", *args, *options])
@@ -134,8 +124,8 @@ def test_missing_students_are_listed_and_marked_left_only_when_confirmed(
             case = http.get(f"/api/v1/cases/{r.json()['case_id']}", headers=counsellor).json()
             opened[number] = (r.json()["case_id"], case["case"]["tier"], case["case"]["status"])
 
-        six = _csv([before["students"][n]["row"] for n in kept])
-        seven = _csv([before["students"][n]["row"] for n in kept + missing[:1]])
+        six = roster_csv([before["students"][n]["row"] for n in kept])
+        seven = roster_csv([before["students"][n]["row"] for n in kept + missing[:1]])
 
         def upload(body: bytes, **params: str) -> httpx.Response:
             return http.post(
