@@ -85,6 +85,9 @@ PERMISSIONS: Mapping[str, frozenset[Role]] = MappingProxyType(
         "accounts.reset_password": _roles(A, D),  # another's: own school (A) / district (D)
         "accounts.set_active": _roles(A, D),  # disable / enable: own school (A) / district (D)
         "accounts.move_school": _roles(D),  # to another school of the officer's district
+        "accounts.list": _roles(A, D),  # issue 13: the staff accounts page
+        "accounts.create": _roles(A, D),  # a new account with a one-time password
+        "admin.page": _roles(A, L, D),  # issue 13: the administration index under /staff/admin
         # --- cases ------------------------------------------------------------------------
         "cases.list": _roles(C, L, D),  # the queue (API and page)
         "cases.acknowledge": _roles(*ACTION_ROLES_OF["acknowledge"], D),  # + the ladder's top
@@ -110,6 +113,8 @@ PERMISSIONS: Mapping[str, frozenset[Role]] = MappingProxyType(
         "cases.district_summary": _roles(D),  # A2: counts per school, no identities
         # --- campaigns --------------------------------------------------------------------
         "campaigns.create": _roles(A, L),
+        "campaigns.page": _roles(A, L),  # issue 13: the campaign pages under /staff/admin
+        "reminders.send": _roles(A, L),  # remind non-completers' head teachers
         "slips.print": _roles(A, L, H),
         "consent.record": _roles(A, L, C, H),
         "consent.withdraw": _roles(A, L, C, H),  # F: a guardian withdraws consent
@@ -130,6 +135,10 @@ PERMISSIONS: Mapping[str, frozenset[Role]] = MappingProxyType(
         "rota.page_edit": _roles(L),
         # --- schools ----------------------------------------------------------------------
         "calendars.edit": _roles(A, L),
+        "schools.list": _roles(D),  # issue 13: the district's schools page
+        "schools.create": _roles(D),
+        "classes.list": _roles(A, L, D),  # classes with their head teachers and committee
+        "classes.edit": _roles(A, L),  # add a class, assign its head teacher and committee
         "students.export": _roles(C, L),  # F: everything held about one student (PIPL)
         # --- audit ------------------------------------------------------------------------
         "audit.read": _roles(U),

@@ -52,6 +52,7 @@ NAV_ITEMS = (
     ("/staff/school", "nav_school", "dashboards.school"),
     ("/staff/class", "nav_class", "classes.read"),
     ("/staff/audit", "nav_audit", "audit.read"),
+    ("/staff/admin", "nav_admin", "admin.page"),
 )
 NAV = {
     role.value: [(path, key) for path, key, op in NAV_ITEMS if role in PERMISSIONS.get(op, ())]

@@ -1091,3 +1091,84 @@ TEXT["en"]["filter_name"] = "Student name"
 # --- issue 13: a campaign selector on the school dashboard ----------------------------------
 TEXT["zh-CN"]["show_campaign"] = "查看"
 TEXT["en"]["show_campaign"] = "Show"
+
+
+# --- issue 13: the administration index -----------------------------------------------------
+TEXT["zh-CN"].update(
+    {
+        "nav_admin": "学校管理",
+        "admin_title": "学校管理",
+        "admin_intro": "学校上线需要的设置：按从上到下的顺序完成即可开始筛查。",
+        "admin_schools": "学校",
+        "admin_schools_intro": "本区的学校：新增学校，查看每所学校的班级和账号。",
+        "admin_staff": "教职工账号",
+        "admin_staff_intro": "新增账号、重置密码（生成一次性密码）、停用或启用账号。",
+        "admin_classes": "班级",
+        "admin_classes_intro": "班级及其班主任和心理委员。",
+        "admin_roster": "学生名册",
+        "admin_roster_intro": "上传名册（先预览再导入），可整体替换，也可只新增和更新。",
+        "admin_calendar": "校历",
+        "admin_calendar_intro": "学期和假期：期限按在校时间计算，假期提醒值班人员。",
+        "admin_routes": "通知渠道",
+        "admin_routes_intro": "预警发往哪里：企业微信、钉钉、邮件或短信。",
+        "admin_on_call_intro": "非在校时间谁接收自杀风险个案的提醒。",
+        "admin_campaigns": "筛查活动",
+        "admin_campaigns_intro": "新建筛查、打印登录条、登记知情同意、提醒未完成的班级。",
+    }
+)
+TEXT["en"].update(
+    {
+        "nav_admin": "Administration",
+        "admin_title": "Administration",
+        "admin_intro": "What a school needs before it goes live: work down the list, then "
+        "start screening.",
+        "admin_schools": "Schools",
+        "admin_schools_intro": "The district's schools: add a school, see its classes and "
+        "accounts.",
+        "admin_staff": "Staff accounts",
+        "admin_staff_intro": "Add accounts, reset a password (a one-time password), disable or "
+        "enable an account.",
+        "admin_classes": "Classes",
+        "admin_classes_intro": "Classes with their head teachers and committee members.",
+        "admin_roster": "Student roster",
+        "admin_roster_intro": "Upload the roster (preview first, then import): replace it "
+        "whole, or only add and update.",
+        "admin_calendar": "School calendar",
+        "admin_calendar_intro": "Terms and holidays: deadlines count school time; in a holiday "
+        "the on-call staff are paged.",
+        "admin_routes": "Notification channels",
+        "admin_routes_intro": "Where alerts go: WeCom, DingTalk, e-mail or SMS.",
+        "admin_on_call_intro": "Who is paged about a suicide-pathway case outside school hours.",
+        "admin_campaigns": "Screening campaigns",
+        "admin_campaigns_intro": "Start a screening, print sign-in slips, record consent, "
+        "remind classes that have not finished.",
+    }
+)
+
+
+# --- issue 13: the feature slices' own text modules -------------------------------------------
+def _merge_slice_texts() -> None:
+    """Merge ``pages.texts.*`` into ``TEXT`` and ``LABELS``; a key defined twice is an error."""
+    from survey_service.pages.texts import (
+        accounts_admin,
+        campaign_admin,
+        case_care,
+        directory_admin,
+        lists,
+        school_admin,
+    )
+
+    for module in (lists, accounts_admin, directory_admin, campaign_admin, school_admin, case_care):
+        for lang in LANGUAGES:
+            twice = set(module.TEXT[lang]) & set(TEXT[lang])
+            if twice:
+                raise ValueError(f"{module.__name__}: text keys defined twice: {sorted(twice)}")
+            TEXT[lang].update(module.TEXT[lang])
+        for group, labels in module.LABELS.items():
+            twice = set(labels) & set(LABELS.get(group, {}))
+            if twice:
+                raise ValueError(f"{module.__name__}: {group} labels twice: {sorted(twice)}")
+            LABELS.setdefault(group, {}).update(labels)
+
+
+_merge_slice_texts()

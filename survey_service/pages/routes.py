@@ -9,13 +9,17 @@ from typing import Any
 from litestar import Router
 from litestar.di import Provide
 
+from survey_service.accounts import admin_pages as account_admin
 from survey_service.accounts import pages as accounts
 from survey_service.audit import pages as audit
-from survey_service.campaigns import dashboards
-from survey_service.cases import export_pages, teacher_pages
+from survey_service.campaigns import admin_pages as campaign_admin
+from survey_service.campaigns import campaign_pages, dashboards
+from survey_service.cases import care_pages, export_pages, teacher_pages
 from survey_service.cases import pages as cases
-from survey_service.notifications import on_call_pages
+from survey_service.notifications import on_call_pages, route_pages
 from survey_service.pages import _staff_session as ss
+from survey_service.pages import admin
+from survey_service.schools import admin_pages as school_admin
 from survey_service.screening import pages as screening
 
 STUDENT_ROUTES: list[Any] = [
@@ -46,5 +50,13 @@ STAFF_ROUTER = staff_router(
     *on_call_pages.ROUTES,
     *export_pages.ROUTES,  # issue 19: data rights (F)
     *audit.ROUTES,
+    # issue 13: administration and the whole care workflow
+    *admin.ROUTES,
+    *account_admin.ROUTES,
+    *school_admin.ROUTES,
+    *campaign_admin.ROUTES,
+    *campaign_pages.ROUTES,
+    *route_pages.ROUTES,
+    *care_pages.ROUTES,
 )
 PAGE_ROUTES: list[Any] = [*STUDENT_ROUTES, STAFF_ROUTER]

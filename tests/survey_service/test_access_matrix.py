@@ -510,6 +510,14 @@ KNOWN: dict[tuple[str, str], tuple[tuple[str, ...], Body]] = {
     ("GET", "/staff/exports/{name:str}"): (OWN, _none),
     ("GET", "/staff/on-call"): (OWN, _none),
     ("POST", "/staff/on-call"): (OWN, _form(rows="0")),
+    ("GET", "/staff/admin"): (OWN, _none),
+    # --- issue 13: accounts administration pages ---
+    # --- issue 13: schools and classes pages ---
+    # --- issue 13: campaign wizard and roster pages ---
+    # --- issue 13: one campaign's pages (slips, consent, reminders) ---
+    # --- issue 13: notification routes and calendar pages ---
+    # --- issue 13: case page care workflow ---
+    # --- issue 13: lists ---
 }
 #: Allowed for every role and ending the session the matrix keeps using: role checks only.
 NOT_RUN_PERMITTED = {("POST", "/staff/logout"), ("POST", "/api/v1/auth/logout")}
