@@ -176,6 +176,8 @@ async def seed_demo(
             # People's names, as a real school enters them (the help box says their role).
             (f"counsellor{n}", "counsellor", ("林静", "周敏")[(n - 1) % 2]),
             (f"lead{n}", "school_lead", ("陈建国", "赵立新")[(n - 1) % 2]),
+            # The school's information administrator (信息管理员): accounts and rosters.
+            (f"admin{n}", "school_admin", ("王海燕", "刘洋")[(n - 1) % 2]),
         ):
             db.add(
                 StaffUser(

@@ -12,7 +12,6 @@ import asyncio
 import io
 import threading
 import time
-import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -285,27 +284,13 @@ def test_changing_ones_password_ends_the_other_sessions(database_url: str) -> No
     assert sorted(bool(ok) for (ok,) in failures) == [False, False, True, True, True, True]
 
 
-def _add_school_admin(database_url: str, school_code: str) -> None:
-    sql(
-        database_url,
-        "INSERT INTO staff_users (id, username, password_hash, role, display_name, district_id,"
-        " school_id, active, part_time)"
-        " SELECT :id, 'admin1', password_hash, 'school_admin', 'admin', district_id,"
-        " (SELECT id FROM schools WHERE code = :code), TRUE, FALSE"
-        " FROM staff_users WHERE username = 'district1'",
-        id=uuid.uuid4(),
-        code=school_code,
-    )
-
-
 @SQLITE_ONLY
 def test_administrators_reset_disable_enable_and_move_within_their_scope(
     database_url: str,
 ) -> None:
     settings = make_settings(database_url)
     seeded = seed(settings, now=T0)
-    school_a, school_b = seeded.school_codes[:2]
-    _add_school_admin(database_url, school_a)
+    school_b = seeded.school_codes[1]
     c1, c2 = _user_id(database_url, "counsellor1"), _user_id(database_url, "counsellor2")
     school_b_id = uid(sql(database_url, "SELECT id FROM schools WHERE code=:c", c=school_b)[0][0])
     clock = ManualClock(T0)
