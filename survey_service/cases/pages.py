@@ -1,4 +1,4 @@
-"""Case pages: the counsellor's queue, the case and the student's file with actions, and the
+"""Case pages: the case and the student's file with actions, and the
 crisis plan (一生一策).
 
 Thin handlers: each reads through the audited service functions (``cases``, ``student_file``,
@@ -21,11 +21,9 @@ from litestar.response import Redirect, Template
 import triage
 from survey_service.accounts import permissions
 from survey_service.accounts import views as field_views
-from survey_service.accounts.access import scope_of
 from survey_service.cases import (
     break_glass,
     care_group,
-    district,
     plans,
     reads,
     referrals,
@@ -60,7 +58,6 @@ Sess = NamedDependency[ss.StaffSession]
 Form = URLEncodedBody[dict[str, str]]
 
 SOON_DAYS = 14  # tasks due later than this are folded away on the case page
-TIERS = ("red", "orange", "yellow")
 
 
 def _see(role: str, part: str) -> bool:
@@ -68,65 +65,6 @@ def _see(role: str, part: str) -> bool:
         return triage.can_see(role, part)  # type: ignore[arg-type]
     except triage.CareGroupError:
         return False
-
-
-# --- the queue ---------------------------------------------------------------------------
-
-
-@get("/queue", opt={"permission": "cases.list"})
-async def queue(request: AnyRequest, sess: Sess, db: Db, clock: Now) -> Template:
-    """Active cases by deadline then tier; filters by class, tier and state; never by score."""
-    user = ss.require(sess, "cases.list")
-    lang = request_language(request)
-    now = clock.now()
-    rows = (await cases.list_cases(db, user, now=now)).items
-    q = request.query_params
-    class_id, tier, state = q.get("class", ""), q.get("tier", ""), q.get("state", "")
-    # Search by the student's name (issue 13); the district's rows name no student.
-    name = " ".join(q.get("q", "").split())[:50]
-    classes = sorted(
-        {
-            (r.student.grade, r.student.class_name, str(r.student.class_id))
-            for r in rows
-            if r.student is not None  # the district's rows name no student and no class
-        }
-    )
-    for k in await reads.school_classes(db, user):
-        classes.append((k.grade, k.name, str(k.class_id)))
-    classes = sorted(set(classes))
-    shown = [
-        r
-        for r in rows
-        if (not class_id or (r.student is not None and str(r.student.class_id) == class_id))
-        and (not tier or r.tier == tier)
-        and (not state or r.status == state)
-        and (not name or (r.student is not None and name in r.student.name))
-    ]
-    items = []
-    for r in shown:
-        left, overdue = time_left(r.deadline or r.acknowledge_by, now, lang)
-        items.append({"row": r, "left": left, "overdue": overdue})
-    return ss.page(
-        request,
-        "staff_queue.html",
-        sess,
-        items=items,
-        total=len(rows),
-        classes=classes,
-        tiers=TIERS,
-        states=[s for s in triage.CASE_STATES if s != "closed"],
-        f_class=class_id,
-        f_name=name,
-        f_tier=tier,
-        f_state=state,
-        district=scope_of(user) == "district",
-        deidentified=not field_views.lens_of(user).identity,
-        summary=(await district.case_summary(db, user, now=now)).schools
-        if permissions.allowed(permissions.role_of(user), "cases.district_summary")
-        else None,
-        label=label,
-        local_time=local_time,
-    )
 
 
 # --- the case and the student's file -------------------------------------------------------
@@ -549,7 +487,6 @@ async def plan_save(
 
 
 ROUTES: list[Any] = [
-    queue,
     case_page,
     case_break_glass,
     file_page,

@@ -1152,13 +1152,22 @@ def _merge_slice_texts() -> None:
     from survey_service.pages.texts import (
         accounts_admin,
         campaign_admin,
+        campaign_detail,
         case_care,
         directory_admin,
         lists,
         school_admin,
     )
 
-    for module in (lists, accounts_admin, directory_admin, campaign_admin, school_admin, case_care):
+    for module in (
+        lists,
+        accounts_admin,
+        directory_admin,
+        campaign_admin,
+        campaign_detail,
+        school_admin,
+        case_care,
+    ):
         for lang in LANGUAGES:
             twice = set(module.TEXT[lang]) & set(TEXT[lang])
             if twice:

@@ -14,12 +14,13 @@ from survey_service.accounts import pages as accounts
 from survey_service.audit import pages as audit
 from survey_service.campaigns import admin_pages as campaign_admin
 from survey_service.campaigns import campaign_pages, dashboards
-from survey_service.cases import care_pages, export_pages, teacher_pages
+from survey_service.cases import care_pages, export_pages, queue_pages, teacher_pages
 from survey_service.cases import pages as cases
 from survey_service.notifications import on_call_pages, route_pages
 from survey_service.pages import _staff_session as ss
 from survey_service.pages import admin
 from survey_service.schools import admin_pages as school_admin
+from survey_service.schools import calendar_pages
 from survey_service.screening import pages as screening
 
 STUDENT_ROUTES: list[Any] = [
@@ -44,6 +45,7 @@ def staff_router(*handlers: Any) -> Router:
 
 STAFF_ROUTER = staff_router(
     *accounts.ROUTES,
+    *queue_pages.ROUTES,
     *cases.ROUTES,
     *teacher_pages.ROUTES,
     *dashboards.ROUTES,
@@ -57,6 +59,7 @@ STAFF_ROUTER = staff_router(
     *campaign_admin.ROUTES,
     *campaign_pages.ROUTES,
     *route_pages.ROUTES,
+    *calendar_pages.ROUTES,
     *care_pages.ROUTES,
 )
 PAGE_ROUTES: list[Any] = [*STUDENT_ROUTES, STAFF_ROUTER]
