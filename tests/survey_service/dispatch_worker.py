@@ -70,7 +70,7 @@ async def main(database_url: str, now: datetime, mode: str) -> int:
                     now = retry_at  # rows waiting for a retry: move the clock to it
                 elif idle_since is None:
                     idle_since = time.monotonic()
-                elif time.monotonic() - idle_since > 5:
+                elif time.monotonic() - idle_since > 1:
                     break  # the rest is leased by others (alive or dead): not ours to take
                 else:
                     await asyncio.sleep(0.1)

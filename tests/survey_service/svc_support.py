@@ -380,6 +380,53 @@ def runxin(*args: str, env: dict[str, str] | None = None) -> subprocess.Complete
     )
 
 
+_ENV_LOCK = threading.Lock()
+
+
+def runxin_here(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """Run ``runxin`` in this process (``survey_service.cli.main``): the same parser and code
+    paths as the installed command, without a new interpreter's start-up (about a second per
+    call). The environment is set for the call only. An unexpected exception propagates (the
+    test fails with its traceback); tests of process-level behaviour (one-line errors instead of
+    tracebacks, signals, the worker) use :func:`runxin`."""
+    from survey_service import cli
+
+    full_env = {"RUNXIN_SECRET_KEY": "cli-test-secret", **(env or {})}
+    out, err = io.StringIO(), io.StringIO()
+
+    outcome: list[int | BaseException] = []
+
+    def call() -> None:
+        try:
+            with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+                outcome.append(cli.main(list(args)))
+        except SystemExit as exc:  # argparse: --help, a bad argument
+            outcome.append(exc.code if isinstance(exc.code, int) else 1)
+        except BaseException as exc:  # re-raised in the test's thread
+            outcome.append(exc)
+
+    with _ENV_LOCK:
+        saved = {name: os.environ.get(name) for name in full_env}
+        os.environ.update(full_env)
+        try:
+            # A thread of its own: the command runs its own event loop (asyncio.run).
+            worker = threading.Thread(target=call)
+            worker.start()
+            worker.join()
+        finally:
+            for name, value in saved.items():
+                if value is None:
+                    os.environ.pop(name, None)
+                else:
+                    os.environ[name] = value
+    (code,) = outcome
+    if isinstance(code, BaseException):
+        raise code
+    return subprocess.CompletedProcess(
+        ["runxin", *args], code, stdout=out.getvalue(), stderr=err.getvalue()
+    )
+
+
 def battery_answers(
     asq: dict[str, int | None] | None = None, *, gad7: int = 0
 ) -> dict[str, dict[str, int | None]]:

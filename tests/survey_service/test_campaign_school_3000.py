@@ -2,7 +2,7 @@
 
 The full size is a school of 3,000 students in 60 classes (about 4 minutes per database on a
 2-core machine): run it with ``RUNXIN_SCHOOL_STUDENTS=3000``. The suite runs the same flow
-with 300 students in 6 classes, which exercises every step (roster import, campaign, slips,
+with 150 students in 3 classes, which exercises every step (roster import, campaign, slips,
 submissions, coverage) at a size that keeps ``make test`` within its time budget.
 """
 
@@ -22,7 +22,7 @@ from survey_service.app import create_app
 from survey_service.clock import ManualClock
 
 T0 = datetime(2026, 9, 7, 2, 0, tzinfo=UTC)
-N = int(os.environ.get("RUNXIN_SCHOOL_STUDENTS", "300"))
+N = int(os.environ.get("RUNXIN_SCHOOL_STUDENTS", "150"))
 CLASSES = max(1, N // 50)
 REFUSED = N // 20  # guardians who decline (150 of 3,000)
 CODE = re.compile(r"[23456789A-HJKMNP-Z]{5}-[23456789A-HJKMNP-Z]{5}")

@@ -13,7 +13,8 @@ from typing import Any
 
 import httpx
 import pytest
-from svc_support import app_client, make_settings, run, runxin, seed
+from svc_support import app_client, make_settings, run, seed
+from svc_support import runxin_here as runxin
 
 from survey_service.app import create_app
 from survey_service.clock import ManualClock

@@ -8,7 +8,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy import select, update
-from svc_support import app_client, battery_answers, make_settings, run, runxin, seed
+from svc_support import app_client, battery_answers, make_settings, run, seed
+from svc_support import runxin_here as runxin
 
 from survey_service.campaigns.rescore import rescore_campaign
 from survey_service.db import Campaign, Score, create_engine, create_session_factory

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from svc_support import runxin
+from svc_support import runxin_here as runxin
 
 from survey_service.services.runtime import load_runtime
 from survey_service.settings import Settings
