@@ -5,6 +5,8 @@ Labels read as the care team speaks ("needs attention", 需要关注), never a d
 
 from __future__ import annotations
 
+import re
+
 LANGUAGES = ("zh-CN", "en")
 
 TEXT: dict[str, dict[str, str]] = {
@@ -842,17 +844,28 @@ def language(requested: str | None) -> str:
     return "en" if requested == "en" else "zh-CN"
 
 
+_SHIPPED_POLICY = re.compile(r"default-(\d{4}\.\d+)")
+
+
 def label(group: str, key: str | None, lang: str) -> str:
     """The display text of a code (a tier, state, task kind …); the code itself if unknown."""
     if key is None:
         return ""
     if group == "event" and key.startswith("state."):
         pair = LABELS["action"].get(key.removeprefix("state."))
+    elif group == "policy" and (shipped := _SHIPPED_POLICY.fullmatch(key)):
+        # The shipped policies, ``default-2026.1``: "默认分级策略（2026.1 版）". A district's own
+        # policy keeps the name the district gave it.
+        pair = (
+            "默认分级策略（{} 版）".format(*shipped.groups()),
+            "Default policy ({})".format(*shipped.groups()),
+        )
     else:
         pair = LABELS.get(group, {}).get(key)
     if pair is None:
         return key
     return pair[0] if lang == "zh-CN" else pair[1]
+
 
 # --- issue 19: field views per role, the district's de-identified view, break-glass (A2) ---
 TEXT["zh-CN"].update(
@@ -1144,6 +1157,20 @@ TEXT["en"].update(
         "remind classes that have not finished.",
     }
 )
+
+
+# --- issue 13: what an audit row is about -----------------------------------------------------
+LABELS["subject"] = {
+    "audit": ("审计日志", "Audit log"),
+    "campaign": ("筛查活动", "Campaign"),
+    "case": ("个案", "Case"),
+    "class": ("班级", "Class"),
+    "retention_run": ("到期数据清理", "Retention run"),
+    "route": ("通知渠道", "Notification channel"),
+    "school": ("学校", "School"),
+    "staff_user": ("教职工账号", "Staff account"),
+    "student": ("学生", "Student"),
+}
 
 
 # --- issue 13: the feature slices' own text modules -------------------------------------------
