@@ -394,6 +394,22 @@ def _add_directory_parsers(sub: Any, common: argparse.ArgumentParser) -> None:
         **_examples("runxin staff list", "runxin staff list --school SZ-07"),
     )
     st_list.add_argument("--school", default=None, help="only this school's accounts")
+    for name, text, example in (
+        (
+            "reset-password",
+            "give a staff account a new one-time password (printed once; to be changed at the "
+            "next sign-in); ends its sessions",
+            "runxin staff reset-password zhang.min",
+        ),
+        (
+            "disable",
+            "disable a staff account and end its sessions",
+            "runxin staff disable zhang.min",
+        ),
+        ("enable", "enable a disabled staff account", "runxin staff enable zhang.min"),
+    ):
+        st_one = staff_sub.add_parser(name, parents=[common], help=text, **_examples(example))
+        st_one.add_argument("username")
 
 
 _ROLES = (
@@ -1210,7 +1226,7 @@ def _cmd_user(settings: Settings, args: argparse.Namespace) -> int:
 
 async def _cmd_directory(settings: Settings, args: argparse.Namespace) -> int:
     """``runxin schools|classes|staff ...``: one transaction; an error writes nothing."""
-    from survey_service.accounts import directory
+    from survey_service.accounts import admin, directory
     from survey_service.errors import ServiceError
 
     command = args.command
@@ -1268,8 +1284,24 @@ async def _cmd_directory(settings: Settings, args: argparse.Namespace) -> int:
                 lines.append(f"staff account {new.username} ({new.role}{where}) added")
                 lines.append(f"one-time password: {new.one_time_password}")
                 lines.append(
-                    "give it to the person privately; they should change it at first sign-in "
-                    "(account page or POST /api/v1/auth/password)"
+                    "give it to the person privately; they must change it at their first sign-in"
+                )
+            elif (command, sub) == ("staff", "reset-password"):
+                reset = await admin.reset_one_time_by_operator(db, args.username, now=now)
+                lines.append(
+                    f"{reset.username}: password reset; {reset.sessions_revoked} session(s) ended"
+                )
+                lines.append(f"one-time password: {reset.password}")
+                lines.append(
+                    "give it to the person privately; they must change it at their next sign-in"
+                )
+            elif (command, sub) in {("staff", "disable"), ("staff", "enable")}:
+                if sub == "enable":
+                    account = await admin.enable_by_operator(db, args.username, now=now)
+                else:
+                    account = await admin.disable_by_operator(db, args.username, now=now)
+                lines.append(
+                    f"{account.username}: {sub}d; {account.sessions_revoked} session(s) ended"
                 )
             else:
                 for u in await directory.list_staff(db, args.school):

@@ -15,12 +15,17 @@ Sign-in holds under attack (issue 19):
 * Password checks run on the bounded hashing pool (``security.verify_password_async``).
 * Sessions end after ``staff_idle_timeout_s`` without a request and ``staff_token_ttl_s``
   after sign-in, whichever comes first (:func:`authenticate`).
+
+A one-time password (issue 13: a new account, an administrator's reset) is known to someone
+else: until the account has chosen its own (:func:`change_password`), it may only change its
+password or sign out (:func:`check_password_changed`; the pages redirect to the change form).
 """
 
 from __future__ import annotations
 
 import hashlib
 import math
+import secrets
 import uuid
 from datetime import datetime, timedelta
 
@@ -72,6 +77,42 @@ class LoginThrottled(ServiceError):
             extra={"retry_after": retry_after},
         )
         self.retry_after = retry_after
+
+
+class PasswordChangeRequired(ServiceError):
+    """The account signed in with a one-time password and must choose its own first: 403
+    ``password_change_required`` for every operation but changing it and signing out (the
+    pages redirect to the password form). Not a :class:`Forbidden`: it is a step to take, not
+    an access refusal, so it writes no ``access.denied`` audit row on every page until then."""
+
+    status, title = 403, "Forbidden"
+
+    def __init__(self) -> None:
+        super().__init__(
+            "Change the one-time password first (POST /api/v1/auth/password)",
+            code="password_change_required",
+            message={
+                "zh-CN": "请先修改一次性密码，再继续使用。",
+                "en": "Change your one-time password before you go on.",
+            },
+        )
+
+
+#: What an account that must change its password may still do (``accounts.permissions``).
+WHILE_PASSWORD_CHANGE_PENDING = frozenset({"accounts.own_password", "session.own"})
+
+
+def check_password_changed(user: StaffUser, operation: str) -> None:
+    """Refuse ``operation`` while the account still has a one-time password.
+
+    Raises
+    ------
+    PasswordChangeRequired
+        ``user.must_change_password`` is set and ``operation`` is neither changing one's own
+        password nor signing out.
+    """
+    if user.must_change_password and operation not in WHILE_PASSWORD_CHANGE_PENDING:
+        raise PasswordChangeRequired
 
 
 # --- sign-in ------------------------------------------------------------------------------
@@ -295,6 +336,13 @@ async def revoke_sessions(
 # --- passwords ----------------------------------------------------------------------------
 
 
+def one_time_password() -> str:
+    """A random password for someone else to pass on (16 URL-safe characters, 96 bits):
+    ``runxin staff add``, the staff accounts page and administrators' resets. The account
+    must change it at its next sign-in (``staff_users.must_change_password``)."""
+    return secrets.token_urlsafe(12)
+
+
 def check_new_password(username: str, password: str) -> None:
     """A new password's rules: at least 10 characters, at most 1024, not the username.
 
@@ -339,7 +387,8 @@ async def change_password(
     address: str,
     now: datetime,
 ) -> None:
-    """A signed-in user changes their own password; every other session of theirs ends.
+    """A signed-in user changes their own password; every other session of theirs ends, and
+    a one-time password's forced change is done (``must_change_password`` cleared).
 
     The current password is checked like a sign-in (throttled, counted, audited): a stolen
     token must not become a way to guess it.
@@ -355,6 +404,15 @@ async def change_password(
     """
     permissions.require(user, "accounts.own_password")
     check_new_password(user.username, new_password)
+    if new_password == current_password:
+        raise BadRequest(
+            "The new password must differ from the current one",
+            code="weak_password",
+            message={
+                "zh-CN": "新密码不能与当前密码相同。",
+                "en": "The new password must differ from the current one.",
+            },
+        )
     settings = rt.settings
     keep = digest(settings.secret_key, bearer(authorization))
     name = user.username[:USERNAME_KEPT]
@@ -382,7 +440,9 @@ async def change_password(
     async with sessions() as db, db.begin():
         await db.execute(update(LoginAttempt).where(LoginAttempt.id == attempt.id).values(ok=True))
         await db.execute(
-            update(StaffUser).where(StaffUser.id == user.id).values(password_hash=new_hash)
+            update(StaffUser)
+            .where(StaffUser.id == user.id)
+            .values(password_hash=new_hash, must_change_password=False)
         )
         await revoke_sessions(db, user.id, keep_digest=keep)
         _audit_attempt(db, user, "password.changed", now)

@@ -8,13 +8,13 @@ audit row with actor ``cli`` (the server's operator).
 
 from __future__ import annotations
 
-import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select
 
+from survey_service.accounts.auth import one_time_password
 from survey_service.accounts.permissions import SCOPES, Role
 from survey_service.db import AsyncSession, District, School, SchoolClass, StaffUser
 from survey_service.errors import BadRequest, Conflict, NotFound
@@ -70,11 +70,13 @@ def _audit(
     school_id: uuid.UUID | None,
     now: datetime,
     detail: dict[str, str | int] | None = None,
+    actor: StaffUser | None = None,
 ) -> None:
+    """One audit row: by ``actor`` (a staff page), else by the command line's operator."""
     audit.record(
         db,
-        actor_id=None,
-        actor_role=CLI_ACTOR,
+        actor_id=actor.id if actor is not None else None,
+        actor_role=actor.role if actor is not None else CLI_ACTOR,
         action=action,
         subject_type=subject_type,
         subject_ids=[subject_id],
@@ -129,8 +131,15 @@ async def add_school(
     district_code: str | None,
     district_name: str | None,
     now: datetime,
+    timezone: str | None = None,
+    counselling_room: str | None = None,
+    actor: StaffUser | None = None,
 ) -> SchoolRow:
-    """Create a school (and, with ``district_name``, its new district)."""
+    """Create a school (and, with ``district_name``, its new district).
+
+    ``actor`` is the staff account acting through a page (``schools.directory_admin``, which
+    checks its scope first); without one the audit rows name the command line's operator.
+    """
     code, name = code.strip(), name.strip()
     if not code or not name:
         raise BadRequest("a school needs a code and a name", code="bad_school")
@@ -149,9 +158,13 @@ async def add_school(
     if district is None:
         district = await _district(db, district_code)
     school = School(district_id=district.id, code=code, name=name)
+    if timezone is not None:
+        school.timezone = timezone
+    if counselling_room is not None:
+        school.counselling_room = counselling_room
     db.add(school)
     await db.flush()
-    _audit(db, "school.created", "school", school.id, school_id=school.id, now=now)
+    _audit(db, "school.created", "school", school.id, school_id=school.id, now=now, actor=actor)
     return SchoolRow(code=school.code, name=school.name, district_code=district.code)
 
 
@@ -196,8 +209,10 @@ async def add_class(
     *,
     head_teacher: str | None,
     now: datetime,
+    actor: StaffUser | None = None,
 ) -> ClassRow:
-    """Create a class of a school, optionally with its head teacher (an account there)."""
+    """Create a class of a school, optionally with its head teacher (an account there);
+    ``actor`` as in :func:`add_school`."""
     school = await school_by_code(db, school_code)
     name = name.strip()
     if not name or not 1 <= grade <= 12:
@@ -220,7 +235,7 @@ async def add_class(
     )
     db.add(klass)
     await db.flush()
-    _audit(db, "class.created", "class", klass.id, school_id=school.id, now=now)
+    _audit(db, "class.created", "class", klass.id, school_id=school.id, now=now, actor=actor)
     return ClassRow(grade=grade, name=name, head_teacher=head.username if head else None)
 
 
@@ -236,9 +251,17 @@ async def list_classes(db: AsyncSession, school_code: str) -> list[ClassRow]:
 
 
 async def assign_head(
-    db: AsyncSession, school_code: str, grade: int, class_name: str, username: str, *, now: datetime
+    db: AsyncSession,
+    school_code: str,
+    grade: int,
+    class_name: str,
+    username: str,
+    *,
+    now: datetime,
+    actor: StaffUser | None = None,
 ) -> ClassRow:
-    """Make ``username`` (an account of the school) the head teacher of a class."""
+    """Make ``username`` (an account of the school) the head teacher of a class; ``actor``
+    as in :func:`add_school`."""
     school = await school_by_code(db, school_code)
     klass = await _class(db, school, grade, class_name)
     head = await _staff_of_school(db, school, username)
@@ -251,6 +274,7 @@ async def assign_head(
         school_id=school.id,
         now=now,
         detail={"head_teacher": head.username},
+        actor=actor,
     )
     return ClassRow(grade=klass.grade, name=klass.name, head_teacher=head.username)
 
@@ -297,7 +321,7 @@ async def add_staff(
         raise Conflict(f"a staff account named {username!r} already exists", code="staff_exists")
     school = await school_by_code(db, school_code) if school_code is not None else None
     district_id = school.district_id if school else (await _district(db, district_code)).id
-    password = secrets.token_urlsafe(12)
+    password = one_time_password()  # changed at the first sign-in (must_change_password)
     user = StaffUser(
         username=username,
         password_hash=await hash_password_async(password),
@@ -307,6 +331,7 @@ async def add_staff(
         school_id=school.id if school else None,
         active=True,
         phone=phone,
+        must_change_password=True,
     )
     db.add(user)
     await db.flush()

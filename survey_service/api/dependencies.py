@@ -85,6 +85,7 @@ async def api_guard(
         return
     state = connection.app.state
     user = await _authenticate(connection, state, state.runtime, state.clock)
+    auth.check_password_changed(user, operation)  # issue 13: a one-time password
     permissions.require(user, operation)
 
 

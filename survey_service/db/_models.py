@@ -20,6 +20,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     Uuid,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -112,6 +113,11 @@ class StaffUser(Base):
     phone: Mapped[str | None] = mapped_column(String(32))
     # For counsellors: a part-time mental-health teacher (兼职心理教师, checklist item 10).
     part_time: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    # Issue 13: a one-time password (a new account, an administrator's reset) must be changed
+    # at the next sign-in; only the staff member's own password change clears it.
+    must_change_password: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=false()
+    )
 
 
 class StaffToken(Base):

@@ -15,6 +15,7 @@ import hmac
 import secrets
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote
 
 from litestar.connection import ASGIConnection
 from litestar.datastructures import State
@@ -161,14 +162,23 @@ async def _signed_in(
 
 async def page_guard(connection: AnyConnection, route_handler: BaseRouteHandler) -> None:
     """Refuse a staff page before its dependencies and handler run: the sign-in page without
-    a valid session cookie, a 403 page (``forbidden_role``) when the role may not perform the
-    page's operation (``opt["permission"]``, see ``accounts.permissions``). The CSRF token of
-    a form post is checked after it, by :func:`provide_session`."""
+    a valid session cookie, the password page while the account still has a one-time password
+    (issue 13: every page but that one and signing out), a 403 page (``forbidden_role``) when
+    the role may not perform the page's operation (``opt["permission"]``, see
+    ``accounts.permissions``). The CSRF token of a form post is checked after it, by
+    :func:`provide_session`."""
     operation = permissions.operation_of(route_handler.opt)
     if operation is None:
         return
     state = connection.app.state
     session = await _signed_in(connection, state, state.runtime, state.clock)
+    # Signing out stays open; the landing page ``/staff/none`` (session.own too) does not.
+    if (
+        session.user.must_change_password
+        and operation != "accounts.own_password"
+        and connection.url.path != LOGOUT_PAGE
+    ):
+        raise auth.PasswordChangeRequired
     permissions.require(session.user, operation)
 
 
@@ -201,7 +211,16 @@ def page(
     )
 
 
-FLASHES = {"done_ok", "plan_saved", "obs_done", "obs_done_case"}
+FLASHES = {
+    "done_ok",
+    "plan_saved",
+    "obs_done",
+    "obs_done_case",
+    # issue 13: staff accounts and one's own password
+    "acct_password_changed",
+    "acct_disabled",
+    "acct_enabled",
+}
 
 
 def login_page(
@@ -244,6 +263,20 @@ def on_login_required(request: AnyRequest, _: LoginRequired) -> Redirect:
     return redirect(f"/staff/login?next={target}")
 
 
+LOGOUT_PAGE = "/staff/logout"
+#: The page where an account changes its own password (``accounts.admin_pages``).
+PASSWORD_PAGE = "/staff/password"  # noqa: S105 - a page address, not a secret
+
+
+def on_password_change_required(request: AnyRequest, _: auth.PasswordChangeRequired) -> Redirect:
+    """A one-time password is still in use: to the password page, and back afterwards (a
+    form post goes back to the staff home)."""
+    target = request.url.path if request.method == "GET" else "/staff"
+    if request.method == "GET" and request.url.query:
+        target += "?" + request.url.query
+    return redirect(f"{PASSWORD_PAGE}?next={quote(target, safe='/')}")
+
+
 def on_csrf_failed(request: AnyRequest, _: CsrfFailed) -> Template:
     lang = request_language(request)
     return _error(request, lang, TEXT[lang]["csrf_failed"], 403)
@@ -278,6 +311,7 @@ def _error(request: AnyRequest, lang: str, message: str, status: int) -> Templat
 
 EXCEPTION_HANDLERS: dict[Any, Any] = {
     LoginRequired: on_login_required,
+    auth.PasswordChangeRequired: on_password_change_required,
     CsrfFailed: on_csrf_failed,
     ServiceError: on_service_error,
 }

@@ -101,8 +101,42 @@ def test_directory_commands(
     assert actions.count("staff.created") == 3 and "school.created" in actions
     assert actions.count("class.created") == 2 and "class.head_teacher_assigned" in actions
 
+    # Reset, disable, enable (issue 13): a new one-time password, to be changed at sign-in.
+    with sqlite3.connect(db) as con:
+        flags = con.execute("SELECT must_change_password FROM staff_users").fetchall()
+        assert flags == [(1,), (1,), (1,)]  # every added account changes its password first
+        con.execute("UPDATE staff_users SET must_change_password = 0")
+    reset = listed("staff", "reset-password", "zhang.min")
+    assert reset[0] == "zhang.min: password reset; 0 session(s) ended"
+    again = reset[1].removeprefix("one-time password: ")
+    assert listed("staff", "disable", "wang.li") == ["wang.li: disabled; 0 session(s) ended"]
+    assert listed("staff", "list", "--school", "SZ-07")[0].endswith("\tdisabled")
+    assert listed("staff", "enable", "wang.li") == ["wang.li: enabled; 0 session(s) ended"]
+    for sub in ("reset-password", "disable", "enable"):
+        fails("staff", sub, "nobody", needle="'nobody'")
+    with sqlite3.connect(db) as con:
+        (stored, must) = con.execute(
+            "SELECT password_hash, must_change_password FROM staff_users "
+            "WHERE username = 'zhang.min'"
+        ).fetchone()
+        audit = con.execute(
+            "SELECT action, actor_role FROM audit_log WHERE action IN "
+            "('staff.password_reset', 'staff.disabled', 'staff.enabled') ORDER BY action"
+        ).fetchall()
+    assert verify_password(stored, again) and not verify_password(stored, password) and must
+    assert audit == [
+        ("staff.disabled", "cli"),
+        ("staff.enabled", "cli"),
+        ("staff.password_reset", "cli"),
+    ]
 
-def test_help_lists_every_role_with_examples() -> None:
+
+def test_help_lists_every_role_with_examples(capsys: pytest.CaptureFixture[str]) -> None:
     assert set(_ROLES) == {r.value for r in Role}
     r = runxin("staff", "add", "--help")
     assert r.returncode == 0 and "example" in r.stdout and "counsellor" in r.stdout
+    for sub in ("reset-password", "disable", "enable"):
+        with pytest.raises(SystemExit) as stopped:
+            main(["staff", sub, "--help"])
+        assert stopped.value.code == 0
+        assert f"runxin staff {sub} zhang.min" in capsys.readouterr().out

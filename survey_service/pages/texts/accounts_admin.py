@@ -1,6 +1,143 @@
-"""Page text: accounts_admin (issue 13). Merged into survey_service.pages.i18n."""
+"""Page text: accounts_admin (issue 13) — the staff accounts pages under /staff/admin/staff and
+one's own password page, /staff/password. Merged into survey_service.pages.i18n."""
 
 from __future__ import annotations
 
-TEXT: dict[str, dict[str, str]] = {"zh-CN": {}, "en": {}}
+TEXT: dict[str, dict[str, str]] = {
+    "zh-CN": {
+        # the list
+        "acct_intro": "本页列出您管理的全部教职工账号。新账号和重置后的密码都是一次性密码，"
+        "对方首次登录时必须改成自己的密码。",
+        "acct_add": "新增账号",
+        "acct_search_label": "姓名或用户名",
+        "acct_all_schools": "全部学校",
+        "acct_count": "共 {0} 个账号",
+        "acct_none": "没有符合条件的账号。",
+        "acct_col_name": "姓名",
+        "acct_col_role": "角色",
+        "acct_col_status": "状态",
+        "acct_state_active": "正常",
+        "acct_state_disabled": "已停用",
+        "acct_state_must_change": "尚未修改一次性密码",
+        "acct_district_account": "区级账号",
+        # the add form
+        "acct_new_title": "新增教职工账号",
+        "acct_new_intro": "创建后页面会显示一次性密码（只显示一次），请交给本人。",
+        "acct_username_hint": "登录时使用，不含空格，例如 zhang.min。",
+        "acct_display_name": "姓名",
+        "acct_role": "角色",
+        "acct_school": "学校",
+        "acct_school_none": "无（区级账号）",
+        "acct_school_hint": "区教育局和审计员账号不属于任何学校。",
+        "acct_choose": "请选择",
+        "acct_email": "电子邮箱（可选）",
+        "acct_phone": "电话（可选）",
+        "acct_create": "创建账号",
+        # the one-time password
+        "acct_otp_created": "账号已创建：{0}",
+        "acct_otp_reset": "密码已重置：{0}",
+        "acct_otp_label": "一次性密码",
+        "acct_otp_once": "此密码只显示这一次，关闭本页后无法再次查看。"
+        "请当面或通过安全渠道交给本人；对方首次登录时必须设置自己的密码。",
+        "acct_otp_sessions": "该账号原有的 {0} 个登录会话已结束。",
+        "acct_open": "查看账号",
+        "acct_to_list": "返回账号列表",
+        # one account
+        "acct_title": "账号：{0}",
+        "acct_email_view": "电子邮箱",
+        "acct_phone_view": "电话",
+        "acct_actions": "操作",
+        "acct_own": "这是您自己的账号。修改自己的密码请到“修改密码”页面。",
+        "acct_reset": "重置密码",
+        "acct_reset_confirm": "为“{0}”生成新的一次性密码？当前密码会立即失效，"
+        "该账号的所有登录会话都会结束。",
+        "acct_reset_do": "生成一次性密码",
+        "acct_disable": "停用账号",
+        "acct_disable_confirm": "停用“{0}”的账号？停用后无法登录，所有登录会话立即结束；"
+        "之后可以重新启用。",
+        "acct_enable": "启用账号",
+        "acct_enable_confirm": "重新启用“{0}”的账号？对方可以用原来的密码登录。",
+        "acct_cancel": "取消",
+        "acct_disabled": "账号已停用。",
+        "acct_enabled": "账号已启用。",
+        # one's own password
+        "acct_pw_title": "修改密码",
+        "acct_pw_forced": "您正在使用一次性密码。请先设置自己的密码，然后才能继续使用。",
+        "acct_pw_current": "当前密码",
+        "acct_pw_new": "新密码",
+        "acct_pw_repeat": "再次输入新密码",
+        "acct_pw_rules": "至少 10 个字符，不能与用户名或当前密码相同。",
+        "acct_pw_missing": "请填写当前密码。",
+        "acct_pw_mismatch": "两次输入的新密码不一致。",
+        "acct_pw_save": "修改密码",
+        "acct_password_changed": "密码已修改。",
+    },
+    "en": {
+        "acct_intro": "Every staff account you administer. New accounts and reset passwords get "
+        "a one-time password, which the person must change at their first sign-in.",
+        "acct_add": "Add an account",
+        "acct_search_label": "Name or username",
+        "acct_all_schools": "All schools",
+        "acct_count": "{0} accounts",
+        "acct_none": "No account matches.",
+        "acct_col_name": "Name",
+        "acct_col_role": "Role",
+        "acct_col_status": "Status",
+        "acct_state_active": "Active",
+        "acct_state_disabled": "Disabled",
+        "acct_state_must_change": "One-time password not changed yet",
+        "acct_district_account": "District account",
+        "acct_new_title": "Add a staff account",
+        "acct_new_intro": "The next page shows a one-time password (only once): give it to the "
+        "person.",
+        "acct_username_hint": "Used to sign in; no spaces, e.g. zhang.min.",
+        "acct_display_name": "Name",
+        "acct_role": "Role",
+        "acct_school": "School",
+        "acct_school_none": "None (district account)",
+        "acct_school_hint": "District officer and auditor accounts belong to no school.",
+        "acct_choose": "Choose…",
+        "acct_email": "E-mail (optional)",
+        "acct_phone": "Phone (optional)",
+        "acct_create": "Create account",
+        "acct_otp_created": "Account created: {0}",
+        "acct_otp_reset": "Password reset: {0}",
+        "acct_otp_label": "One-time password",
+        "acct_otp_once": "This password is shown only this once: it cannot be shown again after "
+        "you leave this page. Give it to the person face to face or over a safe channel; they "
+        "must choose their own password at their first sign-in.",
+        "acct_otp_sessions": "{0} earlier sessions of this account were ended.",
+        "acct_open": "Open the account",
+        "acct_to_list": "Back to the accounts",
+        "acct_title": "Account: {0}",
+        "acct_email_view": "E-mail",
+        "acct_phone_view": "Phone",
+        "acct_actions": "Actions",
+        "acct_own": "This is your own account. Change your own password on the “Change "
+        "password” page.",
+        "acct_reset": "Reset password",
+        "acct_reset_confirm": "Generate a new one-time password for {0}? The current password "
+        "stops working at once and every session of the account ends.",
+        "acct_reset_do": "Generate a one-time password",
+        "acct_disable": "Disable account",
+        "acct_disable_confirm": "Disable the account of {0}? They can no longer sign in and "
+        "every session ends at once; you can enable it again later.",
+        "acct_enable": "Enable account",
+        "acct_enable_confirm": "Enable the account of {0} again? They can sign in with their "
+        "existing password.",
+        "acct_cancel": "Cancel",
+        "acct_disabled": "The account is disabled.",
+        "acct_enabled": "The account is enabled.",
+        "acct_pw_title": "Change password",
+        "acct_pw_forced": "You are using a one-time password. Choose your own password to go on.",
+        "acct_pw_current": "Current password",
+        "acct_pw_new": "New password",
+        "acct_pw_repeat": "New password again",
+        "acct_pw_rules": "At least 10 characters; not your username or the current password.",
+        "acct_pw_missing": "Enter your current password.",
+        "acct_pw_mismatch": "The two new passwords differ.",
+        "acct_pw_save": "Change password",
+        "acct_password_changed": "Your password has been changed.",
+    },
+}
 LABELS: dict[str, dict[str, tuple[str, str]]] = {}
