@@ -1,6 +1,292 @@
-"""Page text: campaign_detail (issue 13). Merged into ``survey_service.pages.i18n``."""
+"""Page text: one campaign's pages (issue 13): progress per class, slip printing with its
+confirmation, consent entry (one student or a spreadsheet), non-completers and reminders.
+Merged into ``survey_service.pages.i18n``."""
 
 from __future__ import annotations
 
-TEXT: dict[str, dict[str, str]] = {"zh-CN": {}, "en": {}}
-LABELS: dict[str, dict[str, tuple[str, str]]] = {}
+TEXT: dict[str, dict[str, str]] = {
+    "zh-CN": {
+        # the campaign page
+        "cd_title": "筛查活动",
+        "cd_back_list": "返回筛查活动列表",
+        "cd_back_campaign": "返回本次筛查",
+        "cd_facts": "基本情况",
+        "cd_window": "时间",
+        "cd_window_value": "{0} 至 {1}",
+        "cd_status": "状态",
+        "cd_school_year": "学年",
+        "cd_consent_rule": "知情同意",
+        "cd_classes": "各班情况",
+        "cd_classes_intro": "这里只有人数，不显示任何作答或结果。“未完成”是还没有提交、"
+        "监护人也没有拒绝的学生（包括还在等监护人同意的学生）。",
+        "cd_col_students": "学生数",
+        "cd_col_consented": "已同意",
+        "cd_col_declined": "不同意",
+        "cd_col_awaiting": "待同意",
+        "cd_col_completed": "已完成",
+        "cd_col_not_completed": "未完成",
+        "cd_col_head": "班主任",
+        "cd_col_reminded": "上次提醒",
+        "cd_col_actions": "操作",
+        "cd_total": "合计",
+        "cd_no_head": "未指定",
+        "cd_never": "未提醒过",
+        "cd_no_classes": "这次筛查没有对应的班级。",
+        "cd_print_slips": "打印登录条",
+        "cd_print_guardian_slips": "打印家长登录条",
+        "cd_non_completers_link": "未完成名单",
+        "cd_consent_link": "登记知情同意",
+        "cd_reminders": "提醒班主任",
+        "cd_reminders_intro": "提醒会通过学校给班主任设置的通知渠道发出，每位班主任一条，"
+        "只写班级、未完成的人数和“我的班级”页面的链接，不含学生姓名或任何作答。"
+        "同一个班级 1 小时内只能提醒一次。",
+        "cd_remind_class": "提醒{0}班主任",
+        "cd_remind_all": "提醒所有未完成班级的班主任",
+        "cd_remind_later": "1 小时内已提醒过，{0} 后可以再次提醒。",
+        "cd_reminded": "已提醒 {0} 位班主任（{1} 个班级）。",
+        "cd_reminded_skipped": "{0} 个班级在 1 小时内已经提醒过，这次没有再提醒。",
+        "cd_reminded_no_head": "{0} 个班级没有指定班主任，无法提醒。",
+        "cd_reminded_channel": "发送渠道：{0}",
+        "cd_reminded_fallback": "学校为班主任设置的通知渠道暂时不能发送筛查提醒，"
+        "这次提醒已发到班主任的站内通知。",
+        # slips
+        "cd_slips_title": "打印登录条：{0}",
+        "cd_guardian_slips_title": "打印家长登录条：{0}",
+        "cd_slips_will_print": "将为 {0} 名学生打印新的登录条。",
+        "cd_slips_used": "{0} 名学生已经用登录码完成问卷，不再为他们打印。",
+        "cd_slips_will_void": "本班之前打印的登录码中，还有 {0} 个没有使用。"
+        "打印后这些登录码会失效，已经发下去的登录条将不能再用，请收回旧的登录条。",
+        "cd_slips_no_void": "本班没有未使用的旧登录码，打印不会让任何登录条失效。",
+        "cd_slips_confirm_box": "我知道这 {0} 个没有使用的登录码会失效",
+        "cd_slips_print": "打印登录条",
+        "cd_slips_confirm_missing": "请先勾选确认，再打印。",
+        "cd_slips_changed": "刚才有人打印过本班的登录条，数字已经更新。请看清楚后重新确认。",
+        "cd_slips_closed": "本次筛查已经结束，不能再打印登录条。",
+        "cd_slips_none": "本班没有需要打印的登录条。",
+        "cd_slips_print_hint": "确认后会打开可打印的登录条页面（A4 纸，每页 8 张）。",
+        # consent entry
+        "cd_consent_title": "登记知情同意",
+        "cd_consent_intro": "监护人交回同意书后，在这里逐个登记；也可以上传表格一次登记多名学生。",
+        "cd_search_label": "按姓名或学号查找学生",
+        "cd_search_button": "查找",
+        "cd_search_hint": "输入姓名或学号的一部分；留空则列出全部学生。",
+        "cd_col_name": "姓名",
+        "cd_col_consent": "当前登记",
+        "cd_col_guardian": "监护人",
+        "cd_record": "登记",
+        "cd_record_for": "为 {0}（学号 {1}）登记",
+        "cd_decision": "监护人的决定",
+        "cd_guardian_name": "监护人姓名（可选）",
+        "cd_method": "确认方式",
+        "cd_reason": "撤回原因（可选，只在撤回同意时填写）",
+        "cd_withdraw_note": "撤回同意后，这名学生本次筛查的登录码立即失效，"
+        "已保存但没有提交的答案会被删除；如果已经有个案，个案仍由心理老师继续跟进。",
+        "cd_consent_saved": "已登记：{0}（{1}）。",
+        "cd_no_match": "没有找到符合条件的学生。",
+        # the spreadsheet
+        "cd_upload_title": "上传同意情况表格",
+        "cd_upload_intro": "上传 CSV 或 Excel（.xlsx）文件。第一行是表头，至少要有“学号”和"
+        "“同意”两列，其他列会被忽略。",
+        "cd_upload_values": "“同意”一列可以填写：",
+        "cd_upload_value_granted": "“同意”或 Granted：监护人同意",
+        "cd_upload_value_refused": "“不同意”或 Declined：监护人不同意",
+        "cd_upload_then": "上传后先预览每一行，确认后才会登记；只要有一行有问题，就一行也不登记。",
+        "cd_upload_file": "表格文件（.csv 或 .xlsx）",
+        "cd_upload_button": "上传并预览",
+        "cd_upload_missing": "请选择要上传的表格文件。",
+        "cd_upload_type": "请上传 .csv 或 .xlsx 格式的文件。",
+        "cd_preview_title": "预览：同意情况表格",
+        "cd_preview_counts": "共 {0} 行：登记为同意 {1} 行，登记为不同意 {2} 行，"
+        "与现在相同 {3} 行，有问题 {4} 行。",
+        "cd_preview_errors": "有 {0} 行有问题，这次一行也没有登记。请改好表格后重新上传。",
+        "cd_preview_ok": "没有问题。确认后会一次登记所有有变化的行。",
+        "cd_preview_nothing": "所有行都与现在登记的相同，没有需要登记的内容。",
+        "cd_col_row": "行号",
+        "cd_col_value": "表格中的值",
+        "cd_col_result": "结果",
+        "cd_row_will": "将登记为：{0}",
+        "cd_row_same": "与现在相同",
+        "cd_confirm_import": "确认登记 {0} 行",
+        "cd_imported": "已登记 {0} 名学生的知情同意。",
+        "cd_upload_again": "重新上传",
+        # non-completers
+        "cd_nc_title": "未完成名单：{0}",
+        "cd_nc_intro": "本班还没有提交问卷的学生，按学号排列。这里只显示是否完成，"
+        "不显示任何作答或结果。",
+        "cd_nc_count": "共 {0} 人未完成",
+        "cd_nc_none": "本班所有学生都已完成，或没有符合条件的学生。",
+        "cd_nc_search": "按姓名或学号查找",
+        "cd_last_reminded": "上次提醒班主任：{0}",
+    },
+    "en": {
+        "cd_title": "Screening campaign",
+        "cd_back_list": "Back to the campaigns",
+        "cd_back_campaign": "Back to the campaign",
+        "cd_facts": "Overview",
+        "cd_window": "Window",
+        "cd_window_value": "{0} to {1}",
+        "cd_status": "Status",
+        "cd_school_year": "School year",
+        "cd_consent_rule": "Consent",
+        "cd_classes": "Classes",
+        "cd_classes_intro": 'Counts only: no answers and no results. "Not finished" counts '
+        "students who have not submitted and whose guardian has not declined (those still "
+        "waiting for consent included).",
+        "cd_col_students": "Students",
+        "cd_col_consented": "Consented",
+        "cd_col_declined": "Declined",
+        "cd_col_awaiting": "Awaiting consent",
+        "cd_col_completed": "Finished",
+        "cd_col_not_completed": "Not finished",
+        "cd_col_head": "Head teacher",
+        "cd_col_reminded": "Last reminded",
+        "cd_col_actions": "Actions",
+        "cd_total": "Total",
+        "cd_no_head": "None assigned",
+        "cd_never": "Never",
+        "cd_no_classes": "This campaign has no classes.",
+        "cd_print_slips": "Print slips",
+        "cd_print_guardian_slips": "Print guardian slips",
+        "cd_non_completers_link": "Not finished",
+        "cd_consent_link": "Record consent",
+        "cd_reminders": "Remind head teachers",
+        "cd_reminders_intro": "Reminders go out on the school's channel for head teachers, one "
+        "message per head teacher, with the class, how many students have not finished and a "
+        "link to their class page: no student's name and no answers. A class is reminded at "
+        "most once an hour.",
+        "cd_remind_class": "Remind the head teacher of {0}",
+        "cd_remind_all": "Remind the head teachers of every class not finished",
+        "cd_remind_later": "Reminded within the hour: can be reminded again after {0}.",
+        "cd_reminded": "Reminded {0} head teacher(s) ({1} class(es)).",
+        "cd_reminded_skipped": "{0} class(es) were reminded in the last hour and were not "
+        "reminded again.",
+        "cd_reminded_no_head": "{0} class(es) have no head teacher to remind.",
+        "cd_reminded_channel": "Sent by: {0}",
+        "cd_reminded_fallback": "The school's channel for head teachers cannot carry screening "
+        "reminders yet: this reminder went to the head teachers' in-app notifications.",
+        "cd_slips_title": "Print sign-in slips: {0}",
+        "cd_guardian_slips_title": "Print guardian slips: {0}",
+        "cd_slips_will_print": "New slips will be printed for {0} student(s).",
+        "cd_slips_used": "{0} student(s) have already finished with their code and get no "
+        "new slip.",
+        "cd_slips_will_void": "{0} code(s) printed earlier for this class are still unused. "
+        "Printing voids them: slips already handed out stop working, so collect the old slips.",
+        "cd_slips_no_void": "This class has no unused codes from earlier: printing voids no slip.",
+        "cd_slips_confirm_box": "I understand that these {0} unused code(s) will stop working",
+        "cd_slips_print": "Print slips",
+        "cd_slips_confirm_missing": "Tick the box to confirm, then print.",
+        "cd_slips_changed": "Someone printed this class's slips a moment ago and the numbers "
+        "have changed. Check them and confirm again.",
+        "cd_slips_closed": "This campaign has closed: no more slips can be printed.",
+        "cd_slips_none": "There are no slips to print for this class.",
+        "cd_slips_print_hint": "Confirming opens the printable slips (A4, eight per page).",
+        "cd_consent_title": "Record consent",
+        "cd_consent_intro": "When a guardian returns the consent form, record it here one "
+        "student at a time, or upload a spreadsheet for many students at once.",
+        "cd_search_label": "Find a student by name or student number",
+        "cd_search_button": "Search",
+        "cd_search_hint": "Type part of a name or student number; leave it empty to list every "
+        "student.",
+        "cd_col_name": "Name",
+        "cd_col_consent": "Recorded",
+        "cd_col_guardian": "Guardian",
+        "cd_record": "Record",
+        "cd_record_for": "Record for {0} (student number {1})",
+        "cd_decision": "The guardian's decision",
+        "cd_guardian_name": "Guardian's name (optional)",
+        "cd_method": "Confirmed by",
+        "cd_reason": "Reason for withdrawing (optional, only when consent is withdrawn)",
+        "cd_withdraw_note": "When consent is withdrawn, the student's code for this screening "
+        "stops working at once and answers saved but not submitted are erased; an open case "
+        "stays with the counsellor.",
+        "cd_consent_saved": "Recorded: {0} ({1}).",
+        "cd_no_match": "No student matches.",
+        "cd_upload_title": "Upload a consent spreadsheet",
+        "cd_upload_intro": "Upload a CSV or Excel (.xlsx) file. The first row is a header with "
+        "at least the columns 学号 (student number) and 同意 (consent); other columns are "
+        "ignored.",
+        "cd_upload_values": "The 同意 column may hold:",
+        "cd_upload_value_granted": "同意 or Granted: the guardian consents",
+        "cd_upload_value_refused": "不同意 or Declined: the guardian declines",
+        "cd_upload_then": "You see every row before anything is recorded; if any row has a "
+        "problem, no row is recorded.",
+        "cd_upload_file": "Spreadsheet (.csv or .xlsx)",
+        "cd_upload_button": "Upload and preview",
+        "cd_upload_missing": "Choose the spreadsheet to upload.",
+        "cd_upload_type": "Upload a .csv or .xlsx file.",
+        "cd_preview_title": "Preview: consent spreadsheet",
+        "cd_preview_counts": "{0} row(s): {1} to record as consented, {2} as declined, {3} "
+        "unchanged, {4} with a problem.",
+        "cd_preview_errors": "{0} row(s) have a problem, so nothing was recorded. Correct the "
+        "file and upload it again.",
+        "cd_preview_ok": "No problems. Confirming records every changed row at once.",
+        "cd_preview_nothing": "Every row matches what is recorded already: nothing to record.",
+        "cd_col_row": "Row",
+        "cd_col_value": "Value in the file",
+        "cd_col_result": "Result",
+        "cd_row_will": "Will record: {0}",
+        "cd_row_same": "Unchanged",
+        "cd_confirm_import": "Record {0} row(s)",
+        "cd_imported": "Recorded the consent of {0} student(s).",
+        "cd_upload_again": "Upload again",
+        "cd_nc_title": "Not finished: {0}",
+        "cd_nc_intro": "Students of this class who have not submitted, by student number. "
+        "Only whether they have finished: no answers and no results.",
+        "cd_nc_count": "{0} student(s) not finished",
+        "cd_nc_none": "Every student of this class has finished, or no student matches.",
+        "cd_nc_search": "Find by name or student number",
+        "cd_last_reminded": "Head teacher last reminded: {0}",
+    },
+}
+
+LABELS: dict[str, dict[str, tuple[str, str]]] = {
+    "cd_campaign_status": {
+        "upcoming": ("未开始", "Not open yet"),
+        "open": ("进行中", "Open"),
+        "closed": ("已结束", "Closed"),
+    },
+    "cd_consent_rule": {
+        "guardian_under_14": ("14 岁以下的学生需要监护人同意", "Guardian consent under 14"),
+        "guardian_all": ("所有学生都需要监护人同意", "Guardian consent for every student"),
+        "statutory_basis": ("依法开展，不需要另行同意", "A legal basis: no consent asked"),
+    },
+    "cd_consent_status": {
+        "none": ("未登记", "Not recorded"),
+        "granted": ("同意", "Consented"),
+        "refused": ("不同意", "Declined"),
+        "withdrawn": ("已撤回同意", "Withdrawn"),
+    },
+    "cd_decision": {
+        "granted": ("同意", "Consents"),
+        "refused": ("不同意", "Declines"),
+        "withdrawn": ("撤回同意", "Withdraws consent"),
+    },
+    "cd_method": {
+        "paper_slip": ("纸质回执", "Paper slip"),
+        "phone_call": ("电话确认", "Phone call"),
+        "in_person": ("当面确认", "In person"),
+        "online_form": ("线上表单", "Online form"),
+    },
+    "cd_problem": {
+        "empty_number": ("学号是空的", "The student number is empty"),
+        "unknown_student": (
+            "这个学号不是本次筛查中你可以登记的学生",
+            "This student number is not a student of this campaign you may record for",
+        ),
+        "duplicate": ("这个学号在表格里出现了不止一次", "This student number is listed twice"),
+        "bad_value": (
+            "“同意”一列只能填写 同意、不同意、Granted 或 Declined（英文不区分大小写）",
+            "The 同意 column must hold 同意, 不同意, Granted or Declined (in any case)",
+        ),
+    },
+    "cd_nc_state": {
+        "not_started": ("未开始", "Not started"),
+        "started": ("进行中", "In progress"),
+        "refused": ("监护人不同意", "Guardian declined"),
+        "no_consent": ("等待监护人同意", "Waiting for consent"),
+    },
+    "cd_channel": {
+        "inapp": ("站内通知", "In-app notification"),
+        "webhook": ("学校的 Webhook", "The school's webhook"),
+    },
+}
