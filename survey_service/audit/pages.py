@@ -1,4 +1,5 @@
-"""The auditor's page: the audit log with the API's filters, page by page, and its export."""
+"""The auditor's page: the audit log with the API's filters, newest first, 50 rows a page
+(the API's cursor), and its export. On a phone each row is a card."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from survey_service.clock import Clock
 from survey_service.db import AsyncSession
 from survey_service.errors import BadRequest
 from survey_service.pages import _staff_session as ss
+from survey_service.pages._paging import PER_PAGE, page_number
 from survey_service.pages._web import DEFAULT_TZ, AnyRequest, local_time, request_language
 from survey_service.pages.i18n import label
 
@@ -47,12 +49,17 @@ async def audit_page(request: AnyRequest, sess: Sess, db: Db, clock: Now) -> Tem
     raw = _raw(request, *FILTERS, "cursor")
     error, page = None, None
     try:
-        filters = service.parse_filters(raw, limit=50)
+        filters = service.parse_filters(raw, limit=PER_PAGE)
     except BadRequest as exc:
         error = (exc.message or {}).get(request_language(request), exc.detail)
     else:
         page = await service.list_entries(db, sess.user, filters, now=clock.now())
     kept = {k: v for k, v in shown.items() if v}
+    if request.query_params.get("lang"):
+        kept["lang"] = request.query_params["lang"]
+    # Pages go by a cursor (the log is long and grows while one reads it); ``page`` only
+    # numbers them for the reader.
+    number = page_number(request.query_params.get("page")) if raw.get("cursor") else 1
     return ss.page(
         request,
         "staff_audit.html",
@@ -62,11 +69,17 @@ async def audit_page(request: AnyRequest, sess: Sess, db: Db, clock: Now) -> Tem
         values=shown,
         error=error,
         next_url=(
-            "/staff/audit?" + urlencode({**kept, "cursor": page.next_cursor})
+            "/staff/audit?"
+            + urlencode({**kept, "cursor": page.next_cursor, "page": str(number + 1)})
             if page is not None and page.next_cursor
             else None
         ),
-        export_query=urlencode(kept),
+        newest_url=("/staff/audit?" + urlencode(kept) if kept else "/staff/audit")
+        if raw.get("cursor")
+        else None,
+        first_index=(number - 1) * PER_PAGE + 1,
+        page_no=number,
+        export_query=urlencode({k: v for k, v in kept.items() if k != "lang"}),
         local_time=local_time,
         label=label,
     )

@@ -110,11 +110,17 @@ class _Totals:
 
 @get("/district", opt={"permission": "dashboards.district"})
 async def district_page(request: AnyRequest, sess: Sess, db: Db, clock: Now) -> Template:
+    """Coverage per school of each school's latest campaign, or of the campaign chosen with
+    ``?campaign=`` (issue 13: a district's screening is one campaign per school, so the choice
+    is every school's campaign of that name and school year); escalations, incident reviews
+    and staffing. No student, no class: the district's aggregate view."""
     user = ss.require(sess, "dashboards.district")
     lang = request_language(request)
     t = TEXT[lang]
     now = clock.now()
-    report = await coverage.coverage(db, user, campaign_id=None, now=now)
+    chosen = _campaign_param(request.query_params.get("campaign"))
+    district = await reads.district_coverage(db, user, campaign_id=chosen, now=now)
+    report = district.report
     work = await reads.school_work(db, user, now=now)
     escalated = await reads.escalations(db, user, now=now)
     reviews = await incidents.list_incidents(db, user, now=now)
@@ -130,6 +136,9 @@ async def district_page(request: AnyRequest, sess: Sess, db: Db, clock: Now) -> 
         "staff_district.html",
         sess,
         report=report,
+        groups=district.groups,
+        chosen=district.chosen,
+        school_count=district.school_count,
         work=work,
         escalated=escalated,
         reviews=reviews,

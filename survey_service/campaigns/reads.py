@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import uuid
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -15,6 +16,7 @@ from sqlalchemy import select
 from survey_service.accounts import permissions
 from survey_service.accounts.access import schools_in_scope, scope_of
 from survey_service.accounts.views import lens_of
+from survey_service.campaigns import coverage
 from survey_service.cases.service import OPEN_STATES
 from survey_service.db import (
     AsyncSession,
@@ -26,7 +28,7 @@ from survey_service.db import (
     StaffUser,
     Student,
 )
-from survey_service.errors import Forbidden
+from survey_service.errors import Forbidden, NotFound
 from survey_service.services import audit
 
 
@@ -270,18 +272,118 @@ class CampaignChoice:
     name: str
     school_year: str
     opens_at: datetime
+    school_id: uuid.UUID | None = None
+    school_name: str = ""
 
 
 async def campaign_choices(db: AsyncSession, user: StaffUser) -> list[CampaignChoice]:
-    """The campaigns of the caller's school, newest first (a dashboard's campaign selector)."""
+    """The campaigns of the caller's school, or of every school of a district officer's
+    district, newest first (a dashboard's campaign selector)."""
     permissions.require(user, "coverage.read")
-    if user.school_id is None:
+    if scope_of(user) == "district":
+        schools = {s.id: s for s in await schools_in_scope(db, user)}
+    elif user.school_id is None:
+        return []
+    else:
+        school = await db.get(School, user.school_id)
+        schools = {school.id: school} if school is not None else {}
+    if not schools:
         return []
     rows = (
         await db.scalars(
             select(Campaign)
-            .where(Campaign.school_id == user.school_id)
-            .order_by(Campaign.opens_at.desc())
+            .where(Campaign.school_id.in_(list(schools)))
+            .order_by(Campaign.opens_at.desc(), Campaign.name)
         )
     ).all()
-    return [CampaignChoice(c.id, c.name, c.school_year, c.opens_at) for c in rows]
+    return [
+        CampaignChoice(
+            c.id, c.name, c.school_year, c.opens_at, c.school_id, schools[c.school_id].name
+        )
+        for c in rows
+    ]
+
+
+@dataclass(frozen=True)
+class CampaignGroup:
+    """One entry of the district's campaign selector: the campaigns of one name and school
+    year across the district's schools (a district runs "the same" screening as one campaign
+    per school). ``campaign_id`` (the newest of them) is the ``?campaign=`` value."""
+
+    campaign_id: uuid.UUID
+    name: str
+    school_year: str
+    campaign_ids: tuple[uuid.UUID, ...]
+    school_names: tuple[str, ...]
+
+
+def campaign_groups(choices: list[CampaignChoice]) -> list[CampaignGroup]:
+    """Campaigns grouped by (school year, name), newest group first."""
+    groups: dict[tuple[str, str], list[CampaignChoice]] = {}
+    for c in choices:  # newest first, so each group's first is its newest
+        groups.setdefault((c.school_year, c.name), []).append(c)
+    return [
+        CampaignGroup(
+            members[0].campaign_id,
+            name,
+            year,
+            tuple(m.campaign_id for m in members),
+            tuple(sorted({m.school_name for m in members})),
+        )
+        for (year, name), members in groups.items()
+    ]
+
+
+@dataclass(frozen=True)
+class DistrictCoverage:
+    """The district dashboard's coverage: of each school's latest campaign (``chosen`` is
+    None), or of the chosen campaign group in each school that ran it."""
+
+    report: coverage.CoverageReport
+    groups: list[CampaignGroup]
+    chosen: CampaignGroup | None
+    school_count: int
+
+
+async def district_coverage(
+    db: AsyncSession, user: StaffUser, *, campaign_id: uuid.UUID | None, now: datetime
+) -> DistrictCoverage:
+    """Coverage per school of the campaign group that ``campaign_id`` belongs to (a campaign of
+    another district answers 404 like a missing one), or of each school's latest campaign."""
+    groups = campaign_groups(await campaign_choices(db, user))
+    schools = await schools_in_scope(db, user)
+    if campaign_id is None:
+        report = await coverage.coverage(db, user, campaign_id=None, now=now)
+        return DistrictCoverage(report, groups, None, len(schools))
+    chosen = next((g for g in groups if campaign_id in g.campaign_ids), None)
+    if chosen is None:
+        raise NotFound("No such campaign", code="campaign_not_found")
+    rows: dict[uuid.UUID, coverage.SchoolCoverage] = {}
+    for cid in chosen.campaign_ids:  # newest first: a school's newest of the group counts
+        for row in (await coverage.coverage(db, user, campaign_id=cid, now=now)).schools:
+            known = rows.get(row.school_id)
+            if known is None or (known.campaign_id is None and row.campaign_id is not None):
+                rows[row.school_id] = row
+    order = {s.id: i for i, s in enumerate(schools)}  # by school code
+    merged = sorted(rows.values(), key=lambda r: order.get(r.school_id, len(order)))
+    report = coverage.CoverageReport(scope="district", generated_at=now, schools=merged, classes=[])
+    return DistrictCoverage(report, groups, chosen, len(schools))
+
+
+def class_label(school_name: str, class_name: str, *, with_school: bool) -> str:
+    """A class as a list names it: with its school wherever the list spans several schools
+    ("润心实验中学 七年级1班"), a bare class name cannot say which school's class it is."""
+    return f"{school_name} {class_name}" if with_school else class_name
+
+
+async def student_numbers(db: AsyncSession, ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, str]:
+    """Student numbers of students the caller already read through a scoped, audited list
+    (the queue, a head teacher's class): a list's search matches them, and the API's
+    ``StudentRef`` carries none."""
+    wanted = sorted(set(ids))
+    if not wanted:
+        return {}
+    rows = await db.execute(
+        select(Student.id, Student.student_number).where(Student.id.in_(wanted))
+    )
+    return {sid: number for sid, number in rows.all()}

@@ -1,6 +1,7 @@
 """The head teacher's page: completion of their classes, students of theirs under care with
-what is asked of them, and a form to report an observation. Never answers, scores or reasons.
-"""
+what is asked of them (the next task; later ones folded), and a form to report an observation.
+Never answers, scores or reasons. Lists are paged and searched by name or student number; on a
+phone the tables become cards."""
 
 from __future__ import annotations
 
@@ -12,12 +13,14 @@ from litestar.di import NamedDependency
 from litestar.params import URLEncodedBody
 from litestar.response import Redirect, Template
 
+from survey_service.campaigns import reads as dash_reads
 from survey_service.cases import observations, reads
 from survey_service.cases import workflow as case_workflow
 from survey_service.clock import Clock
 from survey_service.db import AsyncSession
 from survey_service.errors import Unprocessable
 from survey_service.pages import _staff_session as ss
+from survey_service.pages._paging import paginate, search_text
 from survey_service.pages._web import (
     AnyRequest,
     local_time,
@@ -35,20 +38,60 @@ Now = NamedDependency[Clock]
 Sess = NamedDependency[ss.StaffSession]
 Form = URLEncodedBody[dict[str, str]]
 
+CARE_PER_PAGE = 20  # a student under care is a card with forms: fewer to a page
+
+
 @get("/class", opt={"permission": "classes.read"})
 async def class_page(request: AnyRequest, sess: Sess, db: Db, clock: Now) -> Template:
+    """Completion of the head teacher's classes (the students not finished yet, 50 a page) and
+    the students under care with their next task (20 a page); both searched by the student's
+    name or number. The observation form lists every student of the classes."""
     user = ss.require(sess, "classes.read")
     lang = request_language(request)
     now = clock.now()
+    q = request.query_params
+    search = search_text(q.get("q"))
     completion = await reads.class_completion(db, user, now=now)
     care = await reads.pupils_under_care(db, user, now=now)
-    due = {t.task_id: time_left(t.due_at, now, lang) for pupil in care for t in pupil.tasks}
+    numbers = {p.student_id: p.student_number for c in completion for p in c.pupils}
+    numbers |= await dash_reads.student_numbers(
+        db, [p.student_id for p in care if p.student_id not in numbers]
+    )
+
+    def found(student_id: uuid.UUID, name: str) -> bool:
+        return not search or search in name or search in numbers.get(student_id, "")
+
+    kept = {
+        "q": search,
+        "lang": q.get("lang", ""),
+        "page": q.get("page", ""),
+        "care_page": q.get("care_page", ""),
+    }
+    not_done = paginate(
+        [(c, p) for c in completion for p in c.not_done if found(p.student_id, p.name)],
+        "/staff/class",
+        kept,
+    )
+    care_paged = paginate(
+        [p for p in care if found(p.student_id, p.name)],
+        "/staff/class",
+        kept,
+        per_page=CARE_PER_PAGE,
+        param="care_page",
+    )
+    due = {
+        t.task_id: time_left(t.due_at, now, lang) for pupil in care_paged.items for t in pupil.tasks
+    }
     return ss.page(
         request,
         "staff_class.html",
         sess,
         completion=completion,
-        care=care,
+        not_done=not_done,
+        care=care_paged,
+        care_total=len(care),
+        numbers=numbers,
+        search=search,
         due=due,
         pupils=[p for c in completion for p in c.pupils],
         severities=observations.SEVERITIES,

@@ -56,19 +56,28 @@ def search_text(value: str | None) -> str:
 
 
 def paginate(
-    rows: Sequence[T], path: str, query: Mapping[str, str], *, per_page: int = PER_PAGE
+    rows: Sequence[T],
+    path: str,
+    query: Mapping[str, str],
+    *,
+    per_page: int = PER_PAGE,
+    param: str = "page",
 ) -> Paged[T]:
-    """The page of ``rows`` that ``query["page"]`` asks for (the last page when past the end);
-    the links keep every other non-empty query parameter."""
+    """The page of ``rows`` that ``query[param]`` asks for (the last page when past the end);
+    the links keep every other non-empty query parameter.
+
+    ``param`` names the page parameter, so that two lists on one page (a head teacher's
+    students not finished and students under care) page on their own.
+    """
     if per_page < 1:
         raise ValueError(f"per_page must be at least 1, got {per_page}")
     total = len(rows)
     pages = max(1, -(-total // per_page))
-    page = min(page_number(query.get("page")), pages)
-    kept = {k: v for k, v in query.items() if k != "page" and v}
+    page = min(page_number(query.get(param)), pages)
+    kept = {k: v for k, v in query.items() if k != param and v}
 
     def link(number: int) -> str:
-        params = {**kept, "page": str(number)} if number > 1 else kept
+        params = {**kept, param: str(number)} if number > 1 else kept
         return f"{path}?{urlencode(params)}" if params else path
 
     start = (page - 1) * per_page
