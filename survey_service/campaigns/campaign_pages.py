@@ -97,7 +97,7 @@ def _reminded_notice(request: AnyRequest) -> list[str]:
         lines.append(t["cd_reminded_no_head"].format(_count(q.get("nohead"))))
     channel = q.get("channel", "")
     if channel in ("inapp", "webhook"):
-        lines.append(t["cd_reminded_channel"].format(label("cd_channel", channel, lang)))
+        lines.append(t["cd_reminded_channel"].format(label("channel", channel, lang)))
     if q.get("fallback") == "1":
         lines.append(t["cd_reminded_fallback"])
     return lines

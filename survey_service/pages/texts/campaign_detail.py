@@ -285,8 +285,4 @@ LABELS: dict[str, dict[str, tuple[str, str]]] = {
         "refused": ("监护人不同意", "Guardian declined"),
         "no_consent": ("等待监护人同意", "Waiting for consent"),
     },
-    "cd_channel": {
-        "inapp": ("站内通知", "In-app notification"),
-        "webhook": ("学校的 Webhook", "The school's webhook"),
-    },
 }

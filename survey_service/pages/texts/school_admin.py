@@ -204,7 +204,7 @@ TEXT: dict[str, dict[str, str]] = {
 }
 LABELS: dict[str, dict[str, tuple[str, str]]] = {
     # The channel kinds a school can set (and the default's "not configured").
-    "sa_kind": {
+    "channel": {
         "wecom": ("企业微信群机器人", "WeCom group robot"),
         "dingtalk": ("钉钉群机器人", "DingTalk group robot"),
         "email": ("电子邮件", "E-mail"),
