@@ -38,7 +38,6 @@ from survey_service.clock import Clock
 from survey_service.db import AsyncSession
 from survey_service.errors import Conflict, Unprocessable
 from survey_service.pages import _staff_session as ss
-from survey_service.pages._paging import paginate, search_text
 from survey_service.pages._web import (
     SECURITY_HEADERS,
     AnyRequest,
@@ -46,7 +45,8 @@ from survey_service.pages._web import (
     redirect,
     request_language,
 )
-from survey_service.pages.i18n import TEXT, label
+from survey_service.pages.i18n import LABELS, TEXT, label
+from survey_service.services.paging import paginate, search_text
 from survey_service.services.runtime import Runtime
 
 Db = NamedDependency[AsyncSession]
@@ -96,10 +96,8 @@ def _reminded_notice(request: AnyRequest) -> list[str]:
     if _count(q.get("nohead")):
         lines.append(t["cd_reminded_no_head"].format(_count(q.get("nohead"))))
     channel = q.get("channel", "")
-    if channel in ("inapp", "webhook"):
+    if channel in LABELS["channel"]:
         lines.append(t["cd_reminded_channel"].format(label("channel", channel, lang)))
-    if q.get("fallback") == "1":
-        lines.append(t["cd_reminded_fallback"])
     return lines
 
 
@@ -528,7 +526,6 @@ async def reminders_send(
             "skipped": result.skipped_recent,
             "nohead": result.without_head,
             "channel": result.channel,
-            "fallback": int(result.fell_back),
         }
     )
     if class_id is not None and data.get("back") == "class":

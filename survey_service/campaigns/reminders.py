@@ -6,18 +6,17 @@ by anything but class and student number.
 
 Reminders go to the head teachers of the classes that still have students to finish, ONE
 notification per head teacher (a head teacher of two such classes gets one message naming
-both), through the school's route for head teachers (``notifications.routing.route_for``):
+both), through the school's route for head teachers (``notifications.routing.route_for``; the
+in-app queue when the school set none): one outbox row per head teacher on the route's first
+channel, whatever its kind — WeCom or DingTalk group robot, e-mail, SMS, generic webhook or
+in-app. The dispatcher delivers it like a case notice (retries, the same delivery id on every
+attempt, signing, de-duplication) and renders it per channel, in the channel's language, from
+``triage.channels.CampaignReminder``; when the channel fails for good the reminder is queued on
+the route's fallback for the same head teacher only, never for every head teacher.
 
-* a generic webhook gets an outbox row (the dispatcher posts the payload as it is, signed);
-* the in-app queue (the default route for head teachers, as for the daily reminder of
-  ``workers.sweeper``) gets the message straight into the head teacher's queue, in this
-  transaction;
-* any other channel (WeCom, DingTalk, e-mail, SMS) renders only case notices with a tier
-  (``triage.channels.NotificationContent``), so a reminder falls back to the in-app queue and
-  the result says so.
-
-A message names the campaign, each class, how many of its students have not finished and the
-link to the head teacher's class page: never a student's name, an answer or a result. Each
+A message names the school, the campaign, each class, how many of its students have not
+finished, when the screening closes and the link to the head teacher's class page: never a
+student's name, an answer or a result (the content type has no field for one). Each
 sending is audited (``campaign.reminder``, the classes as subjects); the audit log is also what
 says when a class was last reminded, and a class reminded in the last hour is not reminded
 again (409 ``reminder_too_soon``).
@@ -42,7 +41,6 @@ from survey_service.db import (
     AuditEntry,
     Campaign,
     Consent,
-    InboxItem,
     OutboxMessage,
     School,
     SchoolClass,
@@ -52,11 +50,19 @@ from survey_service.db import (
 from survey_service.errors import Conflict, NotFound, Unprocessable
 from survey_service.notifications.routing import route_for
 from survey_service.services import audit
-from triage.channels import InAppChannel, WebhookChannel
+from triage.channels import (
+    REMINDER_EVENT,
+    CampaignReminder,
+    ChannelConfig,
+    ClassCount,
+    ContentError,
+    content_payload,
+    render_text,
+    render_title,
+)
 
 #: A class is reminded at most once in this time (a second click, a second admin).
 REMINDER_GAP = timedelta(hours=1)
-REMINDER_EVENT = "campaign.reminder"
 AUDIT_ACTION = "campaign.reminder"
 HEAD_TEACHER = "head_teacher"
 
@@ -399,31 +405,11 @@ class ReminderResult:
     classes: int  # classes named in them
     skipped_recent: int  # classes reminded in the last hour (all-classes reminder only)
     without_head: int  # classes with students to finish but no active head teacher
-    channel: str  # inapp | webhook: where the reminders went
-    fell_back: bool  # the head teachers' route is a channel that carries no reminder
+    channel: str  # the kind of channel they were queued on: inapp, webhook, wecom, dingtalk, ...
 
 
 def _local(value: datetime, tz: str) -> str:
     return value.astimezone(ZoneInfo(tz)).strftime("%Y-%m-%d %H:%M")
-
-
-def reminder_text(
-    campaign: CampaignSummary, classes: list[ClassProgress], link: str, lang: str
-) -> tuple[str, str]:
-    """(title, body) of one head teacher's reminder: the campaign, each class and how many of
-    its students have not finished, the closing time and the link. No student is named."""
-    closes = _local(campaign.closes_at, campaign.timezone)
-    if lang == "en":
-        lines = [f"Screening: {campaign.name}"]
-        lines += [
-            f"{c.class_name}: {c.not_completed} student(s) have not finished yet." for c in classes
-        ]
-        lines += [f"The screening closes at {closes}.", f"Open: {link}"]
-        return "[Runxin] Screening reminder", "\n".join(lines)
-    lines = [f"筛查：{campaign.name}"]
-    lines += [f"{c.class_name}：还有 {c.not_completed} 名学生没有完成问卷。" for c in classes]
-    lines += [f"筛查将于 {closes} 结束。", f"查看：{link}"]
-    return "【润心】筛查提醒", "\n".join(lines)
 
 
 def _too_soon(klass: ClassProgress, tz: str) -> Conflict:
@@ -505,21 +491,20 @@ async def send_reminders(
     school = await db.get_one(School, campaign.school_id)
     config = (await route_for(db, school, HEAD_TEACHER)).channels[0]
     link = f"{base_url.rstrip('/')}/staff/class"
-    channel = "webhook" if isinstance(config, WebhookChannel) else "inapp"
+    sending = uuid.uuid4().hex  # this sending's rows share a de-duplication stem
     for head_id, classes in by_head.items():
-        if isinstance(config, WebhookChannel):
-            _queue_webhook(
-                db,
-                info=info,
-                school=school,
-                channel=config.name,
-                head_id=head_id,
-                classes=classes,
-                link=link,
-                now=now,
-            )
-        else:
-            _to_inbox(db, info=info, head_id=head_id, classes=classes, link=link, now=now)
+        _queue(
+            db,
+            info=info,
+            school=school,
+            config=config,
+            head_id=head_id,
+            classes=classes,
+            link=link,
+            sending=sending,
+            now=now,
+        )
+    channel = config.type
     audit.record(
         db,
         actor_id=user.id,
@@ -541,88 +526,83 @@ async def send_reminders(
         skipped_recent=len(recent),
         without_head=len(waiting) - len(due),
         channel=channel,
-        fell_back=not isinstance(config, InAppChannel | WebhookChannel),
     )
 
 
-def _classes_payload(classes: list[ClassProgress]) -> list[dict[str, object]]:
-    return [{"class": c.class_name, "not_completed": c.not_completed} for c in classes]
-
-
-def _to_inbox(
-    db: AsyncSession,
-    *,
+def reminder_content(
     info: CampaignSummary,
-    head_id: uuid.UUID,
+    *,
+    school_name: str,
     classes: list[ClassProgress],
     link: str,
-    now: datetime,
-) -> None:
-    """The head teacher's in-app queue, in this transaction (as the daily reminder does)."""
-    title, body = reminder_text(info, classes, link, "zh-CN")
-    title_en, body_en = reminder_text(info, classes, link, "en")
-    db.add(
-        InboxItem(
-            user_id=head_id,
-            delivery_id=f"reminder-{uuid.uuid4().hex}",
-            event=REMINDER_EVENT,
-            content={
-                "title": title,
-                "body": body,
-                "title_en": title_en,
-                "body_en": body_en,
-                "campaign": info.name,
-                "classes": _classes_payload(classes),
-                "closes_at": info.closes_at.isoformat(),
-                "link": link,
-            },
-            created_at=now,
-            read_at=None,
+    delivery_id: str,
+) -> CampaignReminder:
+    """What one head teacher's reminder says (``triage.channels`` renders it per channel).
+
+    422 ``reminder_not_sendable`` when a name is too long for a message or a head teacher
+    has more classes than one message names (nothing is queued then).
+    """
+    try:
+        return CampaignReminder(
+            delivery_id=delivery_id,
+            school_name=school_name,
+            campaign_name=info.name,
+            classes=tuple(ClassCount(c.class_name, c.not_completed) for c in classes),
+            closes_at=info.closes_at,
+            link=link,
+            recipient_role=HEAD_TEACHER,
+            timezone=info.timezone,
         )
-    )
+    except ContentError as exc:
+        raise Unprocessable(
+            f"the reminder cannot be sent: {exc}",
+            code="reminder_not_sendable",
+            message={
+                "zh-CN": "这条提醒无法发送：筛查或班级名称过长，或一位班主任负责的班级过多。",
+                "en": "This reminder cannot be sent: a screening or class name is too long, "
+                "or one head teacher has too many classes.",
+            },
+        ) from exc
 
 
-def _queue_webhook(
+def _queue(
     db: AsyncSession,
     *,
     info: CampaignSummary,
     school: School,
-    channel: str,
+    config: ChannelConfig,
     head_id: uuid.UUID,
     classes: list[ClassProgress],
     link: str,
+    sending: str,
     now: datetime,
 ) -> None:
-    """One outbox row for the school's webhook (posted unchanged by the dispatcher)."""
+    """One outbox row for one head teacher on ``config``: the dispatcher delivers it (a
+    webhook gets the payload as it is, signed; every other channel its rendering)."""
     delivery_id = uuid.uuid4().hex
-    title, body = reminder_text(info, classes, link, "zh-CN")
+    content = reminder_content(
+        info, school_name=school.name, classes=classes, link=link, delivery_id=delivery_id
+    )
     payload: dict[str, object] = {
-        "event": REMINDER_EVENT,
-        "delivery_id": delivery_id,
-        "case_id": None,
-        "tier": None,
+        **content_payload(content),
         "school_id": str(school.id),
-        "school": school.name,
-        "timezone": school.timezone,
-        "campaign": info.name,
         "campaign_id": str(info.campaign_id),
-        "classes": _classes_payload(classes),
-        "deadline": info.closes_at.isoformat(),
-        "recipient_role": HEAD_TEACHER,
         "recipient_user_id": str(head_id),
-        "title": title,
-        "text": body,
-        "link": link,
-        "created_at": now.isoformat(),
+        # For webhook receivers: the text the other channels show, in the channel's language.
+        "title": render_title(content, config.lang),
+        "text": render_text(content, config.lang),
+        "created_at": now.isoformat().replace("+00:00", "Z"),
     }
     db.add(
         OutboxMessage(
             delivery_id=delivery_id,
-            dedup_key=f"{REMINDER_EVENT}:{info.campaign_id}:{head_id}:{delivery_id}",
+            # ``{stem}:{channel}:{person}`` like every queued row: a fallback of this row is
+            # queued once per channel and person (``workers.dispatcher``).
+            dedup_key=f"{REMINDER_EVENT}:{info.campaign_id}:{sending}:{config.name}:{head_id}",
             case_id=None,
             school_id=school.id,
             event=REMINDER_EVENT,
-            channel=channel,
+            channel=config.name,
             recipient_role=HEAD_TEACHER,
             recipient_user_id=head_id,
             tier=None,

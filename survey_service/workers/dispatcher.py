@@ -9,6 +9,12 @@ is delivered again with the same delivery id, so receivers can de-duplicate.
 A delivery that fails for good on its channel — a permanent error, or retries that would run
 past the notification's deadline or the attempt limit — is never dropped: the recipient's
 fallback channel is queued, the next role up the ladder is told, and an operator alert raised.
+A fallback never widens the audience: a row addressed to one person (a personal channel, or a
+campaign reminder, which names that head teacher's classes) is queued again for that person
+only; a row to a group channel (the role's robot or webhook) falls back to the role's people.
+
+Rows carry a case notice or, for ``campaign.reminder``, a campaign reminder to a head teacher
+(:func:`triage.channels.content_from_payload` tells which); both go out on every channel kind.
 """
 
 from __future__ import annotations
@@ -42,15 +48,17 @@ from survey_service.settings import Settings
 from triage import CASE_RECIPIENT_ROLES, DeliveryOutcome, backoff_delay, next_rung
 from triage.channels import (
     ON_CALL_ROLE,
+    REMINDER_EVENT,
     ChannelConfig,
     ChannelDelivery,
     ContentError,
     InAppMessage,
-    NotificationContent,
+    InAppNotice,
     RecipientRoute,
     UnconfiguredChannel,
     WebhookChannel,
     build_notifier,
+    content_from_payload,
     next_channel,
 )
 
@@ -244,9 +252,7 @@ class Dispatcher:
         content = None
         if not isinstance(config, WebhookChannel):  # the webhook posts the payload as it is
             try:
-                content = NotificationContent.from_payload(
-                    job.payload, names_enabled=config.names_enabled
-                )
+                content = content_from_payload(job.payload, names_enabled=config.names_enabled)
             except ContentError as exc:
                 return DeliveryOutcome(
                     ok=False,
@@ -264,7 +270,7 @@ class Dispatcher:
         )
         return await notifier.deliver(delivery, now=now)
 
-    async def _store_inapp(self, message: InAppMessage, *, now: datetime) -> None:
+    async def _store_inapp(self, message: InAppMessage | InAppNotice, *, now: datetime) -> None:
         """Store an in-app notification in the recipient's queue (once per delivery id)."""
         async with self._sessions() as db, db.begin():
             exists = await db.scalar(
@@ -369,7 +375,9 @@ class Dispatcher:
         base_key = row.dedup_key.rsplit(":", 2)[0]
         if fallback is not None and on_call:  # the same member, on the channel's fallback
             await requeue_on_call(db, row, channel=fallback.name, now=now)
-        elif fallback is not None:
+        elif fallback is not None and _same_recipient(row, fallback):
+            await _requeue(db, row, channel=fallback.name, now=now)
+        elif fallback is not None:  # a group row: the role's people on the fallback
             await enqueue(
                 db,
                 school_id=row.school_id,
@@ -424,6 +432,52 @@ class Dispatcher:
             now=now,
             class_name=_opt(row.payload.get("class")),
         )
+
+
+def _same_recipient(row: OutboxMessage, fallback: ChannelConfig) -> bool:
+    """Whether ``row``'s fallback goes to its own recipient only (never the whole role).
+
+    A campaign reminder names one head teacher's classes: it goes to that head teacher on any
+    channel. A case notice to one person on a personal channel stays with that person on a
+    personal fallback; on a group fallback (robot, webhook) it goes to the role's group.
+    """
+    if row.event == REMINDER_EVENT and row.case_id is None:
+        return row.recipient_user_id is not None
+    return row.recipient_user_id is not None and fallback.address_kind is not None
+
+
+async def _requeue(db: AsyncSession, row: OutboxMessage, *, channel: str, now: datetime) -> None:
+    """Queue ``row`` again on ``channel`` for the same recipient: the same payload under a new
+    delivery id, once per (notification, channel, recipient) like every queued row."""
+    base_key = row.dedup_key.rsplit(":", 2)[0]
+    person = row.recipient_user_id
+    key = f"{base_key}:{channel}:{person or '-'}"
+    if await db.scalar(select(OutboxMessage.id).where(OutboxMessage.dedup_key == key)):
+        return
+    delivery_id = uuid.uuid4().hex
+    payload = {
+        **row.payload,
+        "delivery_id": delivery_id,
+        "created_at": now.isoformat().replace("+00:00", "Z"),
+    }
+    db.add(
+        OutboxMessage(
+            delivery_id=delivery_id,
+            dedup_key=key,
+            case_id=row.case_id,
+            school_id=row.school_id,
+            event=row.event,
+            channel=channel,
+            recipient_role=row.recipient_role,
+            recipient_user_id=person,
+            tier=row.tier,
+            payload=payload,
+            status="pending",
+            attempts=0,
+            created_at=now,
+            next_attempt_at=now,
+        )
+    )
 
 
 def _deadline(payload: dict[str, object]) -> datetime | None:

@@ -16,10 +16,13 @@ from typing import Any
 
 import httpx
 from page_support import csrf, hidden, sql, staff_login, uid
-from svc_support import app_client, make_settings, seed
+from svc_support import app_client, make_settings, run, seed
 
 from survey_service.app import create_app
 from survey_service.clock import ManualClock
+from survey_service.db import create_engine, create_session_factory
+from survey_service.settings import Settings
+from survey_service.workers import Dispatcher
 
 T0 = datetime(2026, 9, 7, 2, 0, tzinfo=UTC)  # Monday 10:00 Shanghai
 BASE = "/staff/admin/campaigns"
@@ -52,6 +55,17 @@ def _ids(database_url: str) -> dict[str, Any]:
 def _digests(database_url: str, student_ids: list[str]) -> list[str]:
     rows = sql(database_url, "SELECT student_id, code_digest FROM access_codes")
     return sorted(d for s, d in rows if uid(s) in student_ids)
+
+
+async def _dispatch(settings: Settings, now: datetime) -> int:
+    """Deliver what is queued (the reminders go through the outbox); how many went out."""
+    engine = create_engine(settings.database_url)
+    try:
+        async with httpx.AsyncClient() as client:
+            stats = await Dispatcher(create_session_factory(engine), client, settings).run_once(now)
+            return stats.delivered
+    finally:
+        await engine.dispose()
 
 
 def _client(http: httpx.Client, username: str) -> httpx.Client:
@@ -276,6 +290,10 @@ def test_non_completers_and_one_reminder_per_head_teacher(database_url: str) -> 
         )
         assert sent.status_code == 303 and "reminded=1" in sent.headers["location"]
         assert "已提醒 1 位班主任（1 个班级）" in http.get(sent.headers["location"]).text
+        # Queued in the outbox; the dispatcher puts it in the head teacher's in-app queue
+        # (the head teachers' default route).
+        assert sql(database_url, "SELECT channel, status FROM outbox") == [("inapp", "pending")]
+        assert run(_dispatch(settings, T0)) == 1
         items = sql(database_url, "SELECT user_id, event, content FROM inbox_items")
         heads = {
             uid(u): u
@@ -301,6 +319,7 @@ def test_non_completers_and_one_reminder_per_head_teacher(database_url: str) -> 
         assert everyone.status_code == 303
         assert "reminded=2" in everyone.headers["location"]
         assert "skipped=1" in everyone.headers["location"]
+        assert run(_dispatch(settings, T0)) == 2
         assert len(sql(database_url, "SELECT id FROM inbox_items")) == 3
         assert http.post(f"{BASE}/{camp}/reminders", data={"_csrf": token}).status_code == 409
         page = http.get(f"{BASE}/{camp}")

@@ -2,15 +2,18 @@
 
 Every adapter has ``async deliver(delivery: ChannelDelivery, *, now) -> DeliveryOutcome``
 (:class:`ChannelNotifier`), makes exactly one attempt and reports failures as outcomes
-(``retryable`` or permanent), never as exceptions. Content is minimal (tier, school/class,
-deadline, link; the student's name only on internal channels the school enabled it for).
+(``retryable`` or permanent), never as exceptions. Content is minimal: a case notice
+(:class:`NotificationContent`: tier, school/class, deadline, link; the student's name only on
+internal channels the school enabled it for) or a campaign reminder to a head teacher
+(:class:`CampaignReminder`: the campaign, each class with how many students have not
+finished, when it closes, the class-page link; never a student).
 
 Typical use by the dispatcher (one attempt per outbox row; it owns retries and fallbacks)::
 
     route = parse_school_channels(document).route_for(row.recipient_role)
     config = route.channel(row.channel)
     notifier = build_notifier(config, client=http, inapp_sink=write_queue_row)
-    content = NotificationContent.from_payload(row.payload, names_enabled=config.names_enabled)
+    content = content_from_payload(row.payload, names_enabled=config.names_enabled)
     delivery = ChannelDelivery(delivery_id=row.delivery_id, payload=row.payload,
                                content=content, address=user.email)
     outcome = await notifier.deliver(delivery, now=now)
@@ -38,17 +41,20 @@ from triage.channels._config import (
 )
 from triage.channels._dingtalk import DingTalkRobotNotifier, dingtalk_sign, dingtalk_signed_url
 from triage.channels._email import SmtpNotifier, StartTls
-from triage.channels._inapp import InAppMessage, InAppNotifier, InAppSink
-from triage.channels._message import (
-    ContentError,
-    Lang,
-    NotificationContent,
+from triage.channels._inapp import InAppMessage, InAppNotice, InAppNotifier, InAppSink
+from triage.channels._message import ContentError, Lang, NotificationContent, tier_label
+from triage.channels._notice import (
+    REMINDER_EVENT,
+    CampaignReminder,
+    ClassCount,
+    MessageContent,
+    content_from_payload,
     content_payload,
     render_html,
     render_markdown,
+    render_reminder_sms,
     render_text,
     render_title,
-    tier_label,
 )
 from triage.channels._on_call import (
     ON_CALL_ROLE,
@@ -72,21 +78,26 @@ from triage.channels._wecom import WeComRobotNotifier
 __all__ = [
     "DEFAULT_SMS_TEMPLATE",
     "ON_CALL_ROLE",
+    "REMINDER_EVENT",
     "WEEKDAYS",
     "AddressKind",
+    "CampaignReminder",
     "ChannelConfig",
     "ChannelConfigError",
     "ChannelDelivery",
     "ChannelNotifier",
+    "ClassCount",
     "ContentError",
     "DingTalkChannel",
     "DingTalkRobotNotifier",
     "EmailChannel",
     "InAppChannel",
     "InAppMessage",
+    "InAppNotice",
     "InAppNotifier",
     "InAppSink",
     "Lang",
+    "MessageContent",
     "NotificationContent",
     "OnCallEntry",
     "OnCallError",
@@ -106,6 +117,7 @@ __all__ = [
     "WebhookNotifier",
     "build_notifier",
     "check_rota_channels",
+    "content_from_payload",
     "content_payload",
     "dingtalk_sign",
     "dingtalk_signed_url",
@@ -117,6 +129,7 @@ __all__ = [
     "parse_school_channels",
     "render_html",
     "render_markdown",
+    "render_reminder_sms",
     "render_sms_text",
     "render_text",
     "render_title",

@@ -15,7 +15,8 @@ from typing import Any, Protocol
 import msgspec
 
 from triage._notify import DeliveryOutcome
-from triage.channels._message import ContentError, NotificationContent, content_payload
+from triage.channels._message import ContentError
+from triage.channels._notice import MessageContent, content_payload
 
 __all__ = [
     "ChannelConfigError",
@@ -49,10 +50,10 @@ class ChannelDelivery(msgspec.Struct, frozen=True, forbid_unknown_fields=True, k
         The notification as queued (the outbox payload: event, tier, school, deadline, link,
         ...; never answers or scores). The generic webhook posts it unchanged (README,
         "Webhooks"); it must carry ``"delivery_id"`` and a string ``"event"``.
-    content : NotificationContent or None
+    content : NotificationContent, CampaignReminder or None
         What channels that render a message say (already reduced to what this channel may
-        show); ``None`` for a delivery only the webhook can carry (a payload that is no case
-        notice, e.g. an incident review without a tier).
+        show): a case notice, or a campaign reminder to a head teacher; ``None`` for a
+        delivery only the webhook can carry (e.g. an incident review without a tier).
     address : str or None
         The recipient's address on this channel: an e-mail address (``email``), a phone
         number (``sms``), a user id (``inapp``); ``None`` for channels whose endpoint is the
@@ -67,7 +68,7 @@ class ChannelDelivery(msgspec.Struct, frozen=True, forbid_unknown_fields=True, k
 
     delivery_id: str
     payload: dict[str, Any]
-    content: NotificationContent | None = None
+    content: MessageContent | None = None
     address: str | None = None
 
     def __post_init__(self) -> None:
@@ -82,9 +83,7 @@ class ChannelDelivery(msgspec.Struct, frozen=True, forbid_unknown_fields=True, k
             )
 
     @classmethod
-    def for_content(
-        cls, content: NotificationContent, *, address: str | None = None
-    ) -> ChannelDelivery:
+    def for_content(cls, content: MessageContent, *, address: str | None = None) -> ChannelDelivery:
         """A delivery of ``content`` (its payload is :func:`content_payload` of it)."""
         return cls(
             delivery_id=content.delivery_id,
@@ -99,7 +98,7 @@ class ChannelDelivery(msgspec.Struct, frozen=True, forbid_unknown_fields=True, k
         return str(self.payload["event"])
 
     @property
-    def required_content(self) -> NotificationContent:
+    def required_content(self) -> MessageContent:
         """The content, for channels that render a message.
 
         Raises

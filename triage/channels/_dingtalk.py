@@ -38,7 +38,8 @@ from triage._calendar import require_aware
 from triage._notify import DeliveryOutcome
 from triage.channels._base import ChannelConfigError, ChannelDelivery, check_timeout
 from triage.channels._http import check_http_url, post_json, robot_outcome
-from triage.channels._message import Lang, render_markdown, render_title
+from triage.channels._message import Lang
+from triage.channels._notice import render_markdown, render_title
 
 __all__ = [
     "DINGTALK_RETRYABLE_ERRCODES",
@@ -89,7 +90,10 @@ def dingtalk_signed_url(url: str, secret: str, *, now: datetime) -> str:
 
 
 def dingtalk_body(delivery: ChannelDelivery, lang: Lang = "zh-CN") -> bytes:
-    """The JSON body posted to the robot; never the student's name (a group chat is external)."""
+    """The JSON body posted to the robot; never the student's name (a group chat is external).
+
+    A case notice or a campaign reminder (:mod:`triage.channels._notice`), as markdown.
+    """
     content = delivery.required_content.without_name()
     markdown = {"title": render_title(content, lang), "text": render_markdown(content, lang)}
     return msgspec.json.encode({"msgtype": "markdown", "markdown": markdown})

@@ -35,7 +35,8 @@ from triage.channels._base import (
     redact,
     success,
 )
-from triage.channels._message import Lang, render_html, render_text, render_title
+from triage.channels._message import Lang
+from triage.channels._notice import render_html, render_text, render_title
 
 __all__ = ["SmtpNotifier", "StartTls", "build_email", "message_id_for"]
 
@@ -81,7 +82,7 @@ def build_email(
     Parameters
     ----------
     delivery : ChannelDelivery
-        What to send.
+        What to send: a case notice or a campaign reminder.
     sender : str
         ``From`` (``"润心 <noreply@school.example>"`` or a bare address).
     to : str

@@ -1,6 +1,7 @@
 """In-app delivery: the notification appears in the recipient's queue in Runxin.
 
-Delivery means handing an :class:`InAppMessage` to a sink the service provides (it writes one
+Delivery means handing an :class:`InAppMessage` (a case notice) or an :class:`InAppNotice`
+(a campaign reminder) to a sink the service provides (it writes one
 row into the recipient's queue, keyed by ``delivery_id`` so a retry does not duplicate it).
 Any exception from the sink, or a sink slower than the timeout, is a retryable failure (its
 error text names only the exception type: a database error's message can quote row values);
@@ -25,15 +26,10 @@ from triage.channels._base import (
     failure,
     success,
 )
-from triage.channels._message import (
-    DeadlineAction,
-    Lang,
-    NotifiableTier,
-    render_text,
-    render_title,
-)
+from triage.channels._message import DeadlineAction, Lang, NotifiableTier
+from triage.channels._notice import CampaignReminder, ClassCount, render_text, render_title
 
-__all__ = ["InAppMessage", "InAppNotifier", "InAppSink", "inapp_message"]
+__all__ = ["InAppMessage", "InAppNotice", "InAppNotifier", "InAppSink", "inapp_message"]
 
 
 class InAppMessage(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
@@ -81,15 +77,68 @@ class InAppMessage(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_o
     student_name: str | None = None
 
 
+class InAppNotice(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    """One campaign reminder in a head teacher's in-app queue (no tier, no case, no student).
+
+    Parameters
+    ----------
+    delivery_id : str
+        Stable delivery id; the sink stores at most one row per id.
+    recipient : str
+        The recipient's user id.
+    event : str
+        ``"campaign.reminder"``.
+    title : str
+        One-line title (``【润心】筛查提醒``).
+    body : str
+        Short plain-text body (the classes and how many have not finished, the link).
+    link : str
+        Link to the head teacher's class page.
+    deadline : datetime
+        When the screening closes (UTC).
+    recipient_role : str
+        Role the recipient is notified in.
+    campaign : str
+        The campaign's name.
+    classes : tuple of ClassCount
+        Each class named and how many of its students have not finished
+        (``[{"class": …, "not_completed": …}]`` when stored).
+    """
+
+    delivery_id: str
+    recipient: str
+    event: str
+    title: str
+    body: str
+    link: str
+    deadline: datetime
+    recipient_role: str
+    campaign: str
+    classes: tuple[ClassCount, ...]
+
+
 #: What the service provides: store one message in the recipient's queue.
-InAppSink = Callable[[InAppMessage], Awaitable[None]]
+InAppSink = Callable[[InAppMessage | InAppNotice], Awaitable[None]]
 
 
 def inapp_message(
     delivery: ChannelDelivery, *, recipient: str, lang: Lang = "zh-CN"
-) -> InAppMessage:
-    """The queue entry for ``delivery``."""
+) -> InAppMessage | InAppNotice:
+    """The queue entry for ``delivery``: an :class:`InAppNotice` for a campaign reminder."""
     content = delivery.required_content
+    if isinstance(content, CampaignReminder):
+        return InAppNotice(
+            delivery_id=delivery.delivery_id,
+            recipient=recipient,
+            event=content.event,
+            title=render_title(content, lang),
+            body=render_text(content, lang),
+            link=content.link,
+            deadline=content.closes_at.astimezone(UTC),
+            recipient_role=content.recipient_role,
+            campaign=content.campaign_name,
+            classes=content.classes,
+        )
     return InAppMessage(
         delivery_id=delivery.delivery_id,
         recipient=recipient,
@@ -112,8 +161,8 @@ class InAppNotifier:
     Parameters
     ----------
     sink : callable
-        ``async def sink(message: InAppMessage) -> None``; it should be idempotent on
-        ``message.delivery_id``.
+        ``async def sink(message: InAppMessage | InAppNotice) -> None``; it should be
+        idempotent on ``message.delivery_id``.
     lang : {"zh-CN", "en"}
         Language of title and body.
     timeout_s : float

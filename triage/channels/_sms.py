@@ -6,6 +6,10 @@ values may hold placeholders: ``{phone}`` (the recipient's number), ``{delivery_
 minute), ``{link}`` and ``{text}`` (the standard short SMS text). ``{{`` and ``}}`` are
 literal braces. The default template is :data:`DEFAULT_SMS_TEMPLATE`.
 
+A campaign reminder (:class:`~triage.channels.CampaignReminder`) fills the same template:
+``{tier}`` is empty, ``{class}`` lists its classes, ``{deadline}`` is when the screening
+closes and ``{text}`` is the reminder's short text.
+
 An SMS never carries the student's name, whatever the content holds: it passes through the
 gateway and the carrier, and sits on a phone's lock screen.
 
@@ -40,6 +44,7 @@ from triage.channels._message import (
     format_deadline,
     tier_label,
 )
+from triage.channels._notice import CampaignReminder, MessageContent, render_reminder_sms
 
 __all__ = [
     "DEFAULT_SMS_TEMPLATE",
@@ -130,12 +135,19 @@ def validate_sms_template(template: Mapping[str, Any]) -> Mapping[str, Any]:
     return template
 
 
-def render_sms_text(content: NotificationContent, lang: Lang = "zh-CN") -> str:
+def render_sms_text(content: MessageContent, lang: Lang = "zh-CN") -> str:
     """The standard short SMS text, never with the student's name.
 
     ``【润心】七年级3班（XX中学）有学生需要关注：红色（一级），请于 2026-09-07 10:15 前确认。``
-    followed by the link.
+    followed by the link; a campaign reminder's text is
+    :func:`~triage.channels._notice.render_reminder_sms`.
     """
+    if isinstance(content, CampaignReminder):
+        return render_reminder_sms(content, lang)
+    return _case_sms_text(content, lang)
+
+
+def _case_sms_text(content: NotificationContent, lang: Lang) -> str:
     place = _clean(content.school_name, limit=24)
     tier = tier_label(content.tier, lang)
     when = format_deadline(content.deadline, lang, tz=content.timezone)
@@ -155,18 +167,33 @@ def render_sms_text(content: NotificationContent, lang: Lang = "zh-CN") -> str:
     )
 
 
+def _reminder_values(content: CampaignReminder, lang: Lang) -> dict[str, str]:
+    return {
+        "tier": "",
+        "school": _clean(content.school_name),
+        "class": ("、" if lang == "zh-CN" else ", ").join(_clean(c.name) for c in content.classes),
+        "deadline": format_deadline(content.closes_at, lang, tz=content.timezone),
+    }
+
+
 def render_sms_body(
-    template: Mapping[str, Any], content: NotificationContent, *, phone: str, lang: Lang = "zh-CN"
+    template: Mapping[str, Any], content: MessageContent, *, phone: str, lang: Lang = "zh-CN"
 ) -> dict[str, Any]:
     """Fill a (validated) template for ``content``; the name is never available to it."""
     content = content.without_name()
+    if isinstance(content, CampaignReminder):
+        fields = _reminder_values(content, lang)
+    else:
+        fields = {
+            "tier": tier_label(content.tier, lang),
+            "school": _clean(content.school_name),
+            "class": "" if content.class_name is None else _clean(content.class_name),
+            "deadline": format_deadline(content.deadline, lang, tz=content.timezone),
+        }
     values = {
         "phone": phone,
         "delivery_id": content.delivery_id,
-        "tier": tier_label(content.tier, lang),
-        "school": _clean(content.school_name),
-        "class": "" if content.class_name is None else _clean(content.class_name),
-        "deadline": format_deadline(content.deadline, lang, tz=content.timezone),
+        **fields,
         "link": content.link,
         "text": render_sms_text(content, lang),
     }

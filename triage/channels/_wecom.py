@@ -30,7 +30,8 @@ from triage._calendar import require_aware
 from triage._notify import DeliveryOutcome
 from triage.channels._base import ChannelConfigError, ChannelDelivery, check_timeout, failure
 from triage.channels._http import check_http_url, post_json, robot_outcome
-from triage.channels._message import ContentError, Lang, render_markdown
+from triage.channels._message import ContentError, Lang
+from triage.channels._notice import render_markdown
 
 __all__ = [
     "WECOM_MAX_CONTENT_BYTES",
@@ -50,6 +51,8 @@ WECOM_MAX_CONTENT_BYTES = 4096
 
 def wecom_body(delivery: ChannelDelivery, lang: Lang = "zh-CN") -> bytes:
     """The JSON body posted to the robot; never the student's name (a group chat is external).
+
+    A case notice or a campaign reminder (:mod:`triage.channels._notice`), as markdown.
 
     Raises
     ------

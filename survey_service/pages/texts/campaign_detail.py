@@ -47,8 +47,6 @@ TEXT: dict[str, dict[str, str]] = {
         "cd_reminded_skipped": "{0} 个班级在 1 小时内已经提醒过，这次没有再提醒。",
         "cd_reminded_no_head": "{0} 个班级没有指定班主任，无法提醒。",
         "cd_reminded_channel": "发送渠道：{0}",
-        "cd_reminded_fallback": "学校为班主任设置的通知渠道暂时不能发送筛查提醒，"
-        "这次提醒已发到班主任的站内通知。",
         # slips
         "cd_slips_title": "打印登录条：{0}",
         "cd_guardian_slips_title": "打印家长登录条：{0}",
@@ -162,8 +160,6 @@ TEXT: dict[str, dict[str, str]] = {
         "reminded again.",
         "cd_reminded_no_head": "{0} class(es) have no head teacher to remind.",
         "cd_reminded_channel": "Sent by: {0}",
-        "cd_reminded_fallback": "The school's channel for head teachers cannot carry screening "
-        "reminders yet: this reminder went to the head teachers' in-app notifications.",
         "cd_slips_title": "Print sign-in slips: {0}",
         "cd_guardian_slips_title": "Print guardian slips: {0}",
         "cd_slips_will_print": "New slips will be printed for {0} student(s).",
