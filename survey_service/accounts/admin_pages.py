@@ -29,10 +29,10 @@ from survey_service.clock import Clock
 from survey_service.db import AsyncSession
 from survey_service.errors import BadRequest, Forbidden, ServiceError, Unprocessable
 from survey_service.pages import _staff_session as ss
-from survey_service.pages._paging import paginate, search_text
 from survey_service.pages._web import AnyRequest, redirect, request_language, safe_next
 from survey_service.pages.i18n import TEXT, label
 from survey_service.security import client_address
+from survey_service.services.paging import paginate, search_text
 from survey_service.services.runtime import Runtime
 
 Db = NamedDependency[AsyncSession]

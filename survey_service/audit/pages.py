@@ -17,9 +17,9 @@ from survey_service.clock import Clock
 from survey_service.db import AsyncSession
 from survey_service.errors import BadRequest
 from survey_service.pages import _staff_session as ss
-from survey_service.pages._paging import PER_PAGE, page_number
 from survey_service.pages._web import DEFAULT_TZ, AnyRequest, local_time, request_language
 from survey_service.pages.i18n import label
+from survey_service.services.paging import PER_PAGE, page_number
 
 Db = NamedDependency[AsyncSession]
 Now = NamedDependency[Clock]

@@ -45,11 +45,11 @@ from survey_service.clock import Clock
 from survey_service.db import AsyncSession, StaffUser
 from survey_service.errors import Conflict, Unprocessable, handle_http_exception
 from survey_service.pages import _staff_session as ss
-from survey_service.pages._paging import paginate
 from survey_service.pages._web import AnyRequest, redirect, request_language, school_year_of
 from survey_service.pages.i18n import LANGUAGES, TEXT, label
 from survey_service.pages.texts import campaign_admin as texts
 from survey_service.rosters import REQUIRED, SYNONYMS, RosterFileError
+from survey_service.services.paging import paginate
 from survey_service.services.runtime import Runtime
 
 Db = NamedDependency[AsyncSession]

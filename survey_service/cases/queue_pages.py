@@ -23,9 +23,9 @@ from survey_service.cases.schemas import CaseOut
 from survey_service.clock import Clock
 from survey_service.db import AsyncSession
 from survey_service.pages import _staff_session as ss
-from survey_service.pages._paging import paginate, search_text
 from survey_service.pages._web import AnyRequest, local_time, request_language, time_left
 from survey_service.pages.i18n import label
+from survey_service.services.paging import paginate, search_text
 
 Db = NamedDependency[AsyncSession]
 Now = NamedDependency[Clock]

@@ -20,7 +20,6 @@ from survey_service.clock import Clock
 from survey_service.db import AsyncSession
 from survey_service.errors import Unprocessable
 from survey_service.pages import _staff_session as ss
-from survey_service.pages._paging import paginate, search_text
 from survey_service.pages._web import (
     AnyRequest,
     local_time,
@@ -30,6 +29,7 @@ from survey_service.pages._web import (
     time_left,
 )
 from survey_service.pages.i18n import LABELS, label
+from survey_service.services.paging import paginate, search_text
 from survey_service.services.runtime import Runtime
 
 Db = NamedDependency[AsyncSession]

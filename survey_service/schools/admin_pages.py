@@ -27,10 +27,10 @@ from survey_service.clock import Clock
 from survey_service.db import AsyncSession
 from survey_service.errors import Unprocessable
 from survey_service.pages import _staff_session as ss
-from survey_service.pages._paging import page_number, search_text
 from survey_service.pages._web import AnyRequest, redirect, request_language
 from survey_service.pages.i18n import label
 from survey_service.schools import directory_admin as svc
+from survey_service.services.paging import page_number, search_text
 
 Db = NamedDependency[AsyncSession]
 Now = NamedDependency[Clock]

@@ -31,8 +31,8 @@ from survey_service.accounts.access import class_in_scope, school_in_scope, scho
 from survey_service.accounts.permissions import Role
 from survey_service.db import AsyncSession, District, School, SchoolClass, StaffUser, Student
 from survey_service.errors import NotFound, Unprocessable
-from survey_service.pages._paging import PER_PAGE, Paged, paginate
 from survey_service.services import audit
+from survey_service.services.paging import PER_PAGE, Paged, paginate
 
 DEFAULT_TIMEZONE = "Asia/Shanghai"
 #: Column sizes of ``schools`` and ``classes`` (``db._models``).
