@@ -24,6 +24,7 @@ from survey_service.accounts import views as field_views
 from survey_service.cases import (
     break_glass,
     care_group,
+    incidents,
     plans,
     reads,
     referrals,
@@ -97,23 +98,48 @@ async def case_page(
     request: AnyRequest, case_id: FromPath[uuid.UUID], sess: Sess, db: Db, rt: Rt, clock: Now
 ) -> Template:
     """The case: deadlines, reasons (counsellors), actions, tasks, history, care group, plan,
-    referrals, and the student's whole file below. Read without identities (the district's
-    view), the de-identified case: deadlines, tasks, who was notified, whom to call, and the
-    break-glass form."""
-    user = ss.require(sess, "cases.read")
+    referrals, incidents, and the student's whole file below. Read without identities (the
+    district's view), the de-identified case: deadlines, tasks, who was notified, whom to call,
+    the transfer and the break-glass forms."""
+    ss.require(sess, "cases.read")
+    return await render_case(request, sess, db, rt, clock.now(), case_id)
+
+
+async def render_case(
+    request: AnyRequest,
+    sess: ss.StaffSession,
+    db: AsyncSession,
+    rt: Runtime,
+    now: datetime,
+    case_id: uuid.UUID,
+    *,
+    status: int = 200,
+    errors: dict[str, str] | None = None,
+    typed: dict[str, str] | None = None,
+) -> Template:
+    """The case page; the care forms (``care_pages``) render it again with ``errors`` (form
+    name -> localized message) and the values as ``typed`` when the service refused them."""
+    user = sess.user
     lang = request_language(request)
-    now = clock.now()
     detail = await cases.case_detail(db, user, case_id, now=now)
+    forms: dict[str, Any] = {
+        "errors": errors or {},
+        "typed": typed or {},
+        "transfer": (
+            await care_group.transfer_options(db, user, case_id)
+            if permissions.allowed(user.role, "students.transfer")
+            else None
+        ),
+    }
     if detail.case.student is None:
-        return _deidentified_case_page(request, sess, detail, rt, now, lang)
+        return _deidentified_case_page(request, sess, detail, rt, now, lang, status, forms)
     lens = field_views.lens_seen(user, detail.case.view, detail.case.break_glass_until)
     file = await student_file.student_file(db, user, detail.case.student.student_id, now=now)
-    members = await care_group.members(db, case_id)
-    names = await reads.names(
-        db,
-        staff_ids=[m.staff_id for m in members if m.staff_id],
-        guardian_ids=[m.guardian_id for m in members if m.guardian_id],
-        student_ids=[m.student_id for m in members if m.student_id],
+    group = await care_group.group_page(db, user, case_id, now=now)
+    incident_rows = (
+        await incidents.student_incidents(db, user, file.student_id, now=now)
+        if permissions.allowed(user.role, "incidents.read")
+        else []
     )
     case = detail.case
     allowed = [
@@ -143,12 +169,19 @@ async def case_page(
         request,
         "staff_case.html",
         sess,
+        status=status,
         detail=detail,
         case=case,
         file=file,
         timeline=_timeline(file.entries, now),
-        members=members,
-        names=names,
+        group=group,
+        incidents=[
+            {"incident": i, "left": time_left(i.review_due_at, now, lang)} for i in incident_rows
+        ],
+        incident_kinds=incidents.INCIDENT_KINDS,
+        report_min=triage.MIN_REVIEW_REPORT_CHARS,
+        count_report=triage.count_report_characters,
+        now_local=local_time(now).replace(" ", "T"),
         plan=await _plan(db, sess, file.student_id, now),
         referrals=await reads.case_referrals(db, case_id),
         state_actions=[a for a in allowed if a not in {"acknowledge", "close", "refer"}],
@@ -171,6 +204,7 @@ async def case_page(
         label=label,
         local_time=local_time,
         local_date=local_date,
+        **forms,
     )
 
 
@@ -181,15 +215,19 @@ def _deidentified_case_page(
     rt: Runtime,
     now: datetime,
     lang: str,
+    status: int,
+    forms: dict[str, Any],
 ) -> Template:
     """The case as the district sees it: no name, number, class, answers, scores, reasons or
-    notes; its deadlines, tasks, who was notified and whom to call, and the break-glass form."""
+    notes; its deadlines, tasks, who was notified and whom to call, the transfer to another
+    school (by the case, no identity needed) and the break-glass form."""
     case = detail.case
     ack_left, ack_overdue = time_left(case.acknowledge_by, now, lang)
     return ss.page(
         request,
         "staff_case_district.html",
         sess,
+        status=status,
         detail=detail,
         case=case,
         tasks=[{"task": t, "left": time_left(t.due_at, now, lang)} for t in detail.tasks],
@@ -202,6 +240,7 @@ def _deidentified_case_page(
         ack_overdue=ack_overdue,
         label=label,
         local_time=local_time,
+        **forms,
     )
 
 

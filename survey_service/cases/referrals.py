@@ -33,7 +33,11 @@ async def refer(
     """Record a referral (stage ``sent``) and a follow-up task for its next stage."""
     permissions.require(user, "referrals.create")
     if not hospital.strip():
-        raise Unprocessable("hospital must not be empty", code="invalid_hospital")
+        raise Unprocessable(
+            "hospital must not be empty",
+            code="invalid_hospital",
+            message={"zh-CN": "请填写转介的医院。", "en": "Name the hospital referred to."},
+        )
     case = await case_in_scope(db, user, case_id)
     referral = Referral(
         case_id=case.id,
@@ -74,19 +78,42 @@ async def advance(
     permissions.require(user, "referrals.advance")
     referral = await db.get(Referral, referral_id)
     if referral is None:
-        raise NotFound("No such referral", code="referral_not_found")
+        raise NotFound(
+            "No such referral",
+            code="referral_not_found",
+            message={"zh-CN": "没有找到这条转介记录。", "en": "No such referral."},
+        )
     case = await case_in_scope(db, user, referral.case_id)
     if stage not in triage.REFERRAL_STAGES:
         raise Unprocessable(
-            f"stage must be one of {', '.join(triage.REFERRAL_STAGES)}", code="invalid_stage"
+            f"stage must be one of {', '.join(triage.REFERRAL_STAGES)}",
+            code="invalid_stage",
+            message={
+                "zh-CN": "请选择转介的下一步：医院已接收、已就诊或已反馈。",
+                "en": "Choose the referral's next stage: accepted, seen or feedback.",
+            },
         )
     try:
         triage.check_referral_advance(referral.stage, stage)  # type: ignore[arg-type]
     except ValueError as exc:
-        raise Conflict(str(exc), code="referral_stage_order") from exc
+        raise Conflict(
+            str(exc),
+            code="referral_stage_order",
+            message={
+                "zh-CN": "转介要按顺序推进：已发出 → 医院已接收 → 已就诊 → 已反馈。"
+                "这一步已经记录过，或者还没到这一步。",
+                "en": "A referral moves in order: sent → accepted → seen → feedback. This stage "
+                "was recorded already or is not next.",
+            },
+        ) from exc
     if stage == "feedback" and not (feedback or "").strip():
         raise Unprocessable(
-            "feedback text is required at the feedback stage", code="feedback_required"
+            "feedback text is required at the feedback stage",
+            code="feedback_required",
+            message={
+                "zh-CN": "记录“已反馈”时请写下医院的反馈。",
+                "en": "Write down the hospital's feedback to record the feedback stage.",
+            },
         )
     referral.stage = stage
     referral.updated_at = now

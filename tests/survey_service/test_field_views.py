@@ -224,7 +224,7 @@ def test_a_head_teacher_never_sees_answers_or_scores(env: Env) -> None:
             page = http.get(path)
             assert page.status_code == 200, path
             assert [r for r in env.secrets[3:] if r in page.text] == [], path
-            assert '<table class="results">' not in page.text, path
+            assert 'class="stack results"' not in page.text, path
         assert no_scores(http.get("/staff/class").text) == []
 
 

@@ -204,8 +204,8 @@ def test_case_page_actions(env: Env) -> None:
         )
         assert tier_now == "yellow"
         # Open tasks first (by due time), the finished ones after them (issue 13).
-        table = done.text.split('<table class="tasks">', 1)[1].split("</table>", 1)[0]
-        states = re.findall(r"<td>(未完成|已完成|已取消)</td>", table)
+        table = done.text.split('<table class="stack tasks">', 1)[1].split("</table>", 1)[0]
+        states = re.findall(r'<td data-label="[^"]*">(未完成|已完成|已取消)</td>', table)
         assert "已完成" in states and "未完成" in states
         assert states == sorted(states, key=lambda s: s != "未完成"), states
         # The plan: an incomplete one comes back with the message; a complete one is saved.
