@@ -512,11 +512,101 @@ KNOWN: dict[tuple[str, str], tuple[tuple[str, ...], Body]] = {
     ("POST", "/staff/on-call"): (OWN, _form(rows="0")),
     ("GET", "/staff/admin"): (OWN, _none),
     # --- issue 13: accounts administration pages ---
+    ("GET", "/staff/admin/staff"): (OWN, _none),
+    ("GET", "/staff/admin/staff/new"): (OWN, _none),
+    ("POST", "/staff/admin/staff/new"): (OWN, _form(username="")),  # 422, after the role
+    ("GET", "/staff/password"): (OWN, _none),
+    ("POST", "/staff/password"): (OWN, _form()),  # 422 (no current password), after the role
     # --- issue 13: schools and classes pages ---
+    ("GET", "/staff/admin/schools"): (OWN, _none),
+    ("POST", "/staff/admin/schools"): (OWN, _form()),  # refused as invalid, after the role
+    ("GET", "/staff/admin/classes"): (OWN, _none),
+    ("POST", "/staff/admin/classes"): (OWN, _form()),
+    # The "missing" target's class_id is the own class: a class page has no other object.
+    ("GET", "/staff/admin/classes/{class_id:uuid}"): (
+        ("own", "other_class", "other_school"),
+        _none,
+    ),
+    ("POST", "/staff/admin/classes/{class_id:uuid}/head"): (
+        ("own", "other_class", "other_school"),
+        _form(head="nobody"),
+    ),
+    ("POST", "/staff/admin/classes/{class_id:uuid}/committee"): (
+        ("own", "other_class", "other_school"),
+        _form(),
+    ),
     # --- issue 13: campaign wizard and roster pages ---
+    ("GET", "/staff/admin/campaigns"): (OWN, _none),
+    ("GET", "/staff/admin/campaigns/new"): (OWN, _none),
+    ("POST", "/staff/admin/campaigns/new"): (OWN, _form(name="")),
+    ("GET", "/staff/admin/roster"): (OWN, _none),
+    ("POST", "/staff/admin/roster"): (OWN, _form(mode="replace")),
+    ("POST", "/staff/admin/roster/apply"): (OWN, _form(mode="replace")),
     # --- issue 13: one campaign's pages (slips, consent, reminders) ---
+    ("GET", "/staff/admin/campaigns/{campaign_id:uuid}"): (SCHOOL_LEVEL, _none),
+    ("GET", "/staff/admin/campaigns/{campaign_id:uuid}/classes/{class_id:uuid}/slips"): (
+        ALL,
+        _none,
+    ),
+    ("POST", "/staff/admin/campaigns/{campaign_id:uuid}/classes/{class_id:uuid}/slips"): (
+        ALL,
+        _form(),  # no confirmation: the confirmation page again, nothing printed
+    ),
+    ("GET", "/staff/admin/campaigns/{campaign_id:uuid}/consents"): (SCHOOL_LEVEL, _none),
+    ("POST", "/staff/admin/campaigns/{campaign_id:uuid}/consents"): (
+        ALL,
+        lambda v: {
+            "data": {
+                "student_id": str(v["student_id"]),
+                "decision": "granted",
+                "method": "in_person",
+            }
+        },
+    ),
+    ("POST", "/staff/admin/campaigns/{campaign_id:uuid}/consents/preview"): (
+        SCHOOL_LEVEL,
+        lambda v: {"files": {"file": ("c.csv", "学号,同意\n1,x\n".encode(), "text/csv")}},
+    ),
+    ("POST", "/staff/admin/campaigns/{campaign_id:uuid}/consents/import"): (
+        SCHOOL_LEVEL,
+        _form(rows="0"),
+    ),
+    (
+        "GET",
+        "/staff/admin/campaigns/{campaign_id:uuid}/classes/{class_id:uuid}/non-completers",
+    ): (ALL, _none),
+    ("POST", "/staff/admin/campaigns/{campaign_id:uuid}/reminders"): (
+        ALL,
+        lambda v: {"data": {"class_id": str(v["class_id"])}},
+    ),
     # --- issue 13: notification routes and calendar pages ---
+    ("GET", "/staff/admin/routes"): (OWN, _none),
+    ("POST", "/staff/admin/routes"): (OWN, _form(rows="1", kind_0="sms")),  # 422, after the role
+    ("GET", "/staff/admin/calendar"): (OWN, _none),
+    ("POST", "/staff/admin/calendar"): (OWN, _form()),  # 422 (no label), after the role
     # --- issue 13: case page care workflow ---
+    ("POST", "/staff/cases/{case_id:uuid}/care-group"): (
+        ALL,
+        lambda v: {"data": {"role": "guardian", "guardian_id": str(v["guardian_id"])}},
+    ),
+    ("POST", "/staff/cases/{case_id:uuid}/care-group/{member_id:uuid}/remove"): (ALL, _form()),
+    ("POST", "/staff/cases/{case_id:uuid}/incidents"): (
+        ALL,
+        _form(kind="other", description="m", occurred_at=_AT),
+    ),
+    # The matrix's incidents name no student, so no case reaches them: refusals only.
+    ("POST", "/staff/cases/{case_id:uuid}/incidents/{incident_id:uuid}/report"): (
+        ("other_school", "missing"),
+        _form(report="x"),
+    ),
+    ("GET", "/staff/case-care.js"): (OWN, _none),
+    ("GET", "/staff/cases/{case_id:uuid}/transfer"): (ALL, _none),
+    ("POST", "/staff/cases/{case_id:uuid}/transfer"): (
+        ALL,
+        lambda v: {
+            "data": {"school_code": "DEMO-B", "class_id": str(v["class_id"]), "confirm": "yes"}
+        },
+    ),
     # --- issue 13: lists ---
 }
 #: Allowed for every role and ending the session the matrix keeps using: role checks only.
