@@ -65,6 +65,23 @@ def _examples(*lines: str) -> dict[str, Any]:
     }
 
 
+def _add_assign_class(
+    subparsers: Any, name: str, command: str, common: argparse.ArgumentParser
+) -> None:
+    """``classes assign-head`` and its twin ``staff assign-class``: the same operation, found
+    from either side (the class or the account)."""
+    parser = subparsers.add_parser(
+        name,
+        parents=[common],
+        help="make a staff account the head teacher of a class",
+        **_examples(f"runxin {command} {name} --school SZ-07 --class '1班' --grade 7 wang.li"),
+    )
+    parser.add_argument("username")
+    parser.add_argument("--school", required=True, help="school code")
+    parser.add_argument("--class", dest="class_name", required=True, help="class name")
+    parser.add_argument("--grade", type=int, required=True)
+
+
 def build_parser() -> argparse.ArgumentParser:
     common = _common()
     parser = argparse.ArgumentParser(
@@ -357,16 +374,7 @@ def _add_directory_parsers(sub: Any, common: argparse.ArgumentParser) -> None:
         **_examples("runxin classes list --school SZ-07"),
     )
     c_list.add_argument("--school", required=True, help="school code")
-    c_head = classes_sub.add_parser(
-        "assign-head",
-        parents=[common],
-        help="make a staff account the head teacher of a class",
-        **_examples("runxin classes assign-head --school SZ-07 --class '1班' --grade 7 wang.li"),
-    )
-    c_head.add_argument("username")
-    c_head.add_argument("--school", required=True, help="school code")
-    c_head.add_argument("--class", dest="class_name", required=True, help="class name")
-    c_head.add_argument("--grade", type=int, required=True)
+    _add_assign_class(classes_sub, "assign-head", "classes", common)
 
     staff = sub.add_parser("staff", help="staff accounts (the server operator's directory)")
     staff_sub = staff.add_subparsers(dest="staff_command", required=True)
@@ -394,6 +402,7 @@ def _add_directory_parsers(sub: Any, common: argparse.ArgumentParser) -> None:
         **_examples("runxin staff list", "runxin staff list --school SZ-07"),
     )
     st_list.add_argument("--school", default=None, help="only this school's accounts")
+    _add_assign_class(staff_sub, "assign-class", "staff", common)
     for name, text, example in (
         (
             "reset-password",
@@ -1259,7 +1268,7 @@ async def _cmd_directory(settings: Settings, args: argparse.Namespace) -> int:
                 )
                 head = f"; head teacher {c.head_teacher}" if c.head_teacher else ""
                 lines.append(f"{args.school}: class grade {c.grade} {c.name} added{head}")
-            elif (command, sub) == ("classes", "assign-head"):
+            elif (command, sub) in {("classes", "assign-head"), ("staff", "assign-class")}:
                 c = await directory.assign_head(
                     db, args.school, args.grade, args.class_name, args.username, now=now
                 )

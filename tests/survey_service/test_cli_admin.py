@@ -69,7 +69,9 @@ def test_directory_commands(
     ok("classes", "add", "--school", "SZ-07", "--grade", "7", "1班")
     fails("classes", "add", "--school", "SZ-07", "--grade", "7", "1班", needle="already exists")
     ok("classes", "assign-head", "--school", "SZ-07", "--class", "1班", "--grade", "7", "wang.li")
-    ok("classes", "add", "--school", "SZ-07", "--grade", "8", "2班", "--head-teacher", "wang.li")
+    ok("classes", "add", "--school", "SZ-07", "--grade", "8", "2班")
+    # The same assignment from the account's side.
+    ok("staff", "assign-class", "wang.li", "--school", "SZ-07", "--class", "2班", "--grade", "8")
     fails(
         "classes",
         "assign-head",
