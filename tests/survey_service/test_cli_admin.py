@@ -7,7 +7,7 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-from svc_support import runxin
+from svc_support import runxin_here as runxin
 
 from survey_service.accounts.permissions import Role
 from survey_service.cli import _ROLES, main
