@@ -55,6 +55,16 @@ def _unavailable(reason: str) -> None:
 
 
 @pytest.fixture
+def database_url(tmp_path: Path, sqlite_template: Path) -> str:
+    """Browser tests run on SQLite only: the pages are the same on both engines, and each
+    page's behaviour on PostgreSQL is covered by the page tests in ``tests/survey_service``
+    (this keeps ``make test`` within its time budget)."""
+    path = tmp_path / "runxin.db"
+    shutil.copyfile(sqlite_template, path)
+    return f"sqlite:///{path}"
+
+
+@pytest.fixture
 def browser(database_url: str) -> Iterator[Any]:
     """A headless Chromium for one test. It starts after the test's database exists and stops
     before it is dropped: Playwright's sync API holds a running event loop in this thread, so

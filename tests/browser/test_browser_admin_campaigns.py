@@ -8,7 +8,6 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
-import pytest
 from browser_support import PHONE, accessibility_problems, login, off_loop, press
 from svc_support import live_server, make_settings, roster_csv, seed
 
@@ -26,7 +25,6 @@ def _upload(page: Any, name: str, body: bytes, mode: str) -> None:
     press(page, "预览（不写入）")
 
 
-@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_campaigns_and_roster_on_a_phone(database_url: str, browser: Any) -> None:
     settings = make_settings(database_url)
     off_loop(seed, settings, now=T0)

@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
+import pytest
 from svc_support import battery_answers, live_server, make_settings, seed
 
 from survey_service.app import create_app
@@ -28,6 +29,9 @@ REFUSED = N // 20  # guardians who decline (150 of 3,000)
 CODE = re.compile(r"[23456789A-HJKMNP-Z]{5}-[23456789A-HJKMNP-Z]{5}")
 
 
+# PostgreSQL, the engine a school of this size runs on; SQLite's campaign path is covered by
+# test_campaigns.py and the page tests.
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
 def test_campaign_for_3000_students(database_url: str, tmp_path: Path) -> None:
     settings = make_settings(database_url)
     seed(settings, now=T0, students=1)
