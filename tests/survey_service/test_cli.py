@@ -1,4 +1,5 @@
-"""The ``runxin`` command line, run as a real process against real databases."""
+"""The ``runxin`` command line against real databases: the upgrade, demo, sweep and worker flow
+as real processes, argument errors in-process."""
 
 from __future__ import annotations
 
@@ -6,11 +7,11 @@ import json
 from pathlib import Path
 
 import pytest
-from svc_support import runxin
+from svc_support import runxin, runxin_here
 
 
 def test_score_from_list_and_object() -> None:
-    r = runxin("score", "phq-a", "--answers", json.dumps([1] * 8 + [1] + [0, 0, 0, 0]))
+    r = runxin_here("score", "phq-a", "--answers", json.dumps([1] * 8 + [1] + [0, 0, 0, 0]))
     assert r.returncode == 0, r.stderr
     out = json.loads(r.stdout)
     assert out["instrument"] == "phq-a"
@@ -21,7 +22,7 @@ def test_score_from_list_and_object() -> None:
 
     answers = {f"item{i}": 2 for i in range(1, 10)}
     answers["item9"] = None
-    r = runxin("score", "phq-a", "--answers", json.dumps(answers))
+    r = runxin_here("score", "phq-a", "--answers", json.dumps(answers))
     out = json.loads(r.stdout)
     assert out["prorated"] is True and out["total"] == 18 and out["band"] == "moderately_severe"
     assert "phq_item9_unanswered" in [f["code"] for f in out["flags"]]
@@ -39,14 +40,14 @@ def test_score_from_list_and_object() -> None:
     ],
 )
 def test_score_errors_name_the_problem(args: tuple[str, ...], needle: str) -> None:
-    r = runxin(*args)
+    r = runxin_here(*args)
     assert r.returncode == 1
     assert needle in r.stderr and r.stdout == ""
 
 
 def test_upgrade_demo_sweep_and_worker(database_url: str, tmp_path: Path) -> None:
     env = {"RUNXIN_DATABASE_URL": database_url}
-    assert runxin("db", "upgrade", env=env).returncode == 0  # already at head: a no-op
+    assert runxin_here("db", "upgrade", env=env).returncode == 0  # already at head: a no-op
     codes = tmp_path / "codes.txt"
     r = runxin(
         "demo",
@@ -65,7 +66,7 @@ def test_upgrade_demo_sweep_and_worker(database_url: str, tmp_path: Path) -> Non
     again = runxin("demo", env=env)
     assert again.returncode == 1 and "already exists" in again.stderr
 
-    bad = runxin("sweep", "--at", "2026-09-01T08:00:00", env=env)
+    bad = runxin_here("sweep", "--at", "2026-09-01T08:00:00", env=env)
     assert bad.returncode == 1 and "UTC offset" in bad.stderr
     ok = runxin("sweep", "--at", "2026-09-01T08:00:00+08:00", env=env)
     assert ok.returncode == 0 and json.loads(ok.stdout)["escalations"] == 0

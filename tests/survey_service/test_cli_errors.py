@@ -1,4 +1,8 @@
-"""Issue 13: the ``runxin`` CLI explains failures in one line (no traceback), exit status 1."""
+"""Issue 13: the ``runxin`` CLI explains failures in one line (no traceback), exit status 1.
+
+The unreachable database and ``serve`` run as real processes; the rest run the same ``main``
+in-process (``runxin_here``), where an uncaught exception fails the test just as a traceback
+would show in a terminal."""
 
 from __future__ import annotations
 
@@ -6,7 +10,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from svc_support import RUNXIN, runxin
+from svc_support import RUNXIN, runxin, runxin_here
 
 UNREACHABLE_PG = "postgresql://postgres:hunter2-secret@127.0.0.1:1/test"
 NO_SCHEMA = "runxin: the database has no Runxin schema yet; run `runxin db upgrade` first"
@@ -53,7 +57,7 @@ def test_unreachable_postgres_is_one_line_naming_host_and_port(args: tuple[str, 
 )
 def test_unmigrated_database_says_run_db_upgrade(tmp_path: Path, args: tuple[str, ...]) -> None:
     db = tmp_path / "fresh.db"
-    line = _one_line_failure(runxin(*args, "--database-url", f"sqlite:///{db}"))
+    line = _one_line_failure(runxin_here(*args, "--database-url", f"sqlite:///{db}"))
     assert line == NO_SCHEMA
 
 
@@ -63,7 +67,7 @@ def test_unmigrated_existing_file_and_roster_import(tmp_path: Path) -> None:
     roster = tmp_path / "roster.csv"
     roster.write_text("student_number,name,grade,class\n1,A,7,1\n", encoding="utf-8")
     url = f"sqlite:///{db}"
-    r = runxin("roster", "import", str(roster), "--school", "DEMO-A", "--database-url", url)
+    r = runxin_here("roster", "import", str(roster), "--school", "DEMO-A", "--database-url", url)
     assert _one_line_failure(r) == NO_SCHEMA
 
 
@@ -83,7 +87,7 @@ def test_serve_checks_the_schema_before_saying_it_serves(tmp_path: Path) -> None
 
 
 def test_unknown_instrument_lists_the_known_ones() -> None:
-    line = _one_line_failure(runxin("score", "nope", "--answers", "[]"))
+    line = _one_line_failure(runxin_here("score", "nope", "--answers", "[]"))
     assert line.startswith("runxin: unknown instrument 'nope'; known: ")
     known = line.split("known: ", 1)[1].split(", ")
     assert {"asq", "gad7", "phq9"} <= set(known)
@@ -111,7 +115,7 @@ def test_sqlite_directory_that_does_not_exist_is_refused(tmp_path: Path) -> None
     ],
 )
 def test_help_shows_an_example(args: tuple[str, ...]) -> None:
-    r = runxin(*args, "--help")
+    r = runxin_here(*args, "--help")
     assert r.returncode == 0, r.stderr
     assert "example" in r.stdout
     assert f"runxin {' '.join(args)}" in r.stdout
