@@ -57,7 +57,20 @@ def as_tier(value: str) -> triage.Tier:
 
 
 async def find_open_case(db: AsyncSession, student_id: uuid.UUID) -> Case | None:
-    """The student's open (not closed) case, if any."""
+    """The student's open (not closed) case, if any, locked for this transaction.
+
+    The student's row is locked first: ``FOR UPDATE`` on the open case locks nothing while
+    there is none, so two transactions at the same moment (two sessions of one student, a
+    student and a guardian, an observation and a submission) would both find no case and both
+    open one (PostgreSQL, issue 18). With the student's row as the lock, the second waits and
+    then finds the first one's case. ``FOR NO KEY UPDATE``: the rows a submission has already
+    written refer to the student and hold ``FOR KEY SHARE`` on it, which this lock does not
+    wait for (``FOR UPDATE`` would, and two submissions would deadlock). SQLite has one writer
+    at a time and ignores the clause.
+    """
+    await db.execute(
+        select(Student.id).where(Student.id == student_id).with_for_update(key_share=True)
+    )
     return await db.scalar(
         select(Case)
         .where(Case.student_id == student_id, Case.status.in_(OPEN_STATES))
