@@ -17,11 +17,12 @@ from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.template.config import TemplateConfig
 
 from survey_service.accounts import permissions
-from survey_service.api.dependencies import DEPENDENCIES, api_guard
+from survey_service.api.dependencies import DEPENDENCIES, REQUEST_TX_STATE, api_guard
 from survey_service.api.routes import API_ROUTES
 from survey_service.clock import Clock, SystemClock
-from survey_service.db import create_engine, create_session_factory
+from survey_service.db import create_engine, create_session_factory, request_transactions
 from survey_service.errors import EXCEPTION_HANDLERS, Forbidden, log_exception
+from survey_service.overload import IN_FLIGHT_STATE, InFlightLimit
 from survey_service.pages._staff_session import page_guard
 from survey_service.pages._web import SECURE_COOKIES_STATE, check_form_input
 from survey_service.pages.routes import PAGE_ROUTES
@@ -29,7 +30,7 @@ from survey_service.request_id import request_id_middleware
 from survey_service.security import is_https, is_local_http
 from survey_service.services.instrument_library import installed_instruments
 from survey_service.services.runtime import Runtime, load_runtime
-from survey_service.settings import Settings
+from survey_service.settings import Settings, engine_options
 
 
 @get("/healthz", tags=["ops"], summary="Liveness", include_in_schema=False)
@@ -95,17 +96,22 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncGenerator[None, None]:
-        engine = create_engine(settings.database_url)
+        # A short wait for a pooled connection (and a connect timeout): 503, never a hang.
+        engine = create_engine(settings.database_url, **engine_options(settings))
         sessions = create_session_factory(engine)
         app.state.session_factory = sessions
+        transactions = request_transactions(settings.database_url, engine)
+        app.state[REQUEST_TX_STATE] = transactions
         if runtime is None:
             async with sessions() as db:
                 app.state.runtime = load_runtime(settings, await installed_instruments(db))
         try:
             yield
         finally:
+            await transactions.dispose()
             await engine.dispose()
 
+    in_flight = InFlightLimit(settings.max_in_flight)
     return Litestar(
         route_handlers=[healthz, *API_ROUTES, *PAGE_ROUTES],
         template_config=TemplateConfig(
@@ -120,8 +126,9 @@ def create_app(
         # request (expected 4xx at INFO without a traceback, server faults at ERROR with it).
         logging_config=LoggingConfig(log_exceptions="never", loggers=dict(QUIET_LOGGERS)),
         after_exception=[log_exception],
-        # Every reply carries X-Request-Id; a failed request's log line names it.
-        middleware=[request_id_middleware],
+        # Every reply carries X-Request-Id; a failed request's log line names it. Above
+        # max_in_flight a request is refused at once (503 overloaded, Retry-After); /healthz never.
+        middleware=[request_id_middleware, in_flight.middleware],
         # Page forms with control characters or over-long values: a 400 before any handler.
         before_request=check_form_input,
         after_request=_no_store_and_hsts if is_https(settings.base_url) else _no_store_by_default,
@@ -131,6 +138,7 @@ def create_app(
                 "runtime": runtime,
                 "clock": clock or SystemClock(),
                 SECURE_COOKIES_STATE: not is_local_http(settings.base_url),
+                IN_FLIGHT_STATE: in_flight,
             }
         ),
     )

@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import msgspec
 
@@ -61,6 +62,14 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     trusted_proxies:
         Addresses or networks of reverse proxies whose ``X-Forwarded-For`` is believed
         (``RUNXIN_TRUSTED_PROXIES``, comma-separated); none by default.
+    max_in_flight:
+        Requests one process handles at once (``RUNXIN_MAX_IN_FLIGHT``); one more is refused at
+        once with 503 ``overloaded`` and ``Retry-After`` instead of queueing (``/healthz`` never
+        is). Why 256: :mod:`survey_service.overload`.
+    db_pool_timeout_s:
+        The longest a request waits for a database connection (``RUNXIN_DB_POOL_TIMEOUT_S``,
+        seconds): for a free one in the pool and, on PostgreSQL, for a new one to open. Past it
+        the reply is 503 with ``Retry-After``, never a request hanging for half a minute.
     policy_path / policy_overrides_dir / instruments_dirs:
         Optional district triage policy file, a folder of override layers
         (``district.json``, ``<SCHOOL_CODE>.json``) and extra instrument definition folders.
@@ -76,6 +85,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     login_max_failures_account: int = 10
     login_max_failures_address: int = 50
     trusted_proxies: tuple[str, ...] = ()
+    max_in_flight: int = 256
+    db_pool_timeout_s: float = 5.0
     policy_path: str | None = None
     policy_overrides_dir: str | None = None
     instruments_dirs: tuple[str, ...] = ()
@@ -119,12 +130,21 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             ("RUNXIN_STAFF_IDLE_TIMEOUT_S", "staff_idle_timeout_s"),
             ("RUNXIN_LOGIN_MAX_FAILURES_ACCOUNT", "login_max_failures_account"),
             ("RUNXIN_LOGIN_MAX_FAILURES_ADDRESS", "login_max_failures_address"),
+            ("RUNXIN_MAX_IN_FLIGHT", "max_in_flight"),
         ):
             if source.get(var):
                 try:
                     values[field] = int(source[var])
                 except ValueError as exc:
                     raise SettingsError(f"{var} must be an integer, got {source[var]!r}") from exc
+        if source.get("RUNXIN_DB_POOL_TIMEOUT_S"):
+            try:
+                values["db_pool_timeout_s"] = float(source["RUNXIN_DB_POOL_TIMEOUT_S"])
+            except ValueError as exc:
+                raise SettingsError(
+                    "RUNXIN_DB_POOL_TIMEOUT_S must be a number of seconds, "
+                    f"got {source['RUNXIN_DB_POOL_TIMEOUT_S']!r}"
+                ) from exc
         if source.get("RUNXIN_INSTRUMENTS_DIRS"):
             values["instruments_dirs"] = tuple(
                 p for p in source["RUNXIN_INSTRUMENTS_DIRS"].split(os.pathsep) if p
@@ -150,6 +170,15 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             raise SettingsError(
                 f"RUNXIN_BREAK_GLASS_MINUTES must be between 1 and {MAX_BREAK_GLASS_MINUTES}, "
                 f"got {settings.break_glass_minutes}"
+            )
+        if settings.max_in_flight < 1:
+            raise SettingsError(
+                f"RUNXIN_MAX_IN_FLIGHT must be at least 1, got {settings.max_in_flight}"
+            )
+        if not 0 < settings.db_pool_timeout_s <= 300:
+            raise SettingsError(
+                "RUNXIN_DB_POOL_TIMEOUT_S must be more than 0 and at most 300 seconds, "
+                f"got {settings.db_pool_timeout_s}"
             )
         _check_proxies(settings.trusted_proxies)
         return settings
@@ -204,3 +233,34 @@ def database_urls(url: str) -> DatabaseUrls:
         "RUNXIN_DATABASE_URL must start with sqlite:/// or postgresql:// "
         f"(got {url.split('://', maxsplit=1)[0]!r}://...)"
     )
+
+
+#: The resolved settings as JSON, set by ``runxin serve --workers N`` for its worker processes.
+SERVE_SETTINGS_ENV = "RUNXIN_SERVE_SETTINGS_JSON"
+
+
+def export_for_workers(settings: Settings) -> None:
+    """Hand the settings the command resolved (flags over ``RUNXIN_*``) to the worker processes
+    uvicorn starts (they inherit the environment)."""
+    os.environ[SERVE_SETTINGS_ENV] = msgspec.json.encode(settings).decode()
+
+
+def settings_for_worker() -> Settings:
+    """The settings of one server worker process: those exported by ``runxin serve``, else
+    ``RUNXIN_*``."""
+    raw = os.environ.get(SERVE_SETTINGS_ENV)
+    return msgspec.json.decode(raw, type=Settings) if raw else Settings.from_env()
+
+
+def engine_options(settings: Settings) -> dict[str, Any]:
+    """Keyword arguments for ``create_engine`` that bound the wait for a connection: the pool's
+    ``pool_timeout`` and, on PostgreSQL, asyncpg's connect timeout (a host that drops packets
+    would otherwise hold a request for a minute), both ``db_pool_timeout_s``. An in-memory
+    SQLite database has a single static connection and no pool to wait for."""
+    urls = database_urls(settings.database_url)
+    wait = settings.db_pool_timeout_s
+    if urls.dialect == "postgresql":
+        return {"pool_timeout": wait, "connect_args": {"timeout": wait}}
+    if urls.async_url.endswith("/:memory:"):
+        return {}
+    return {"pool_timeout": wait}

@@ -23,9 +23,15 @@ async def provide_db(state: State) -> AsyncGenerator[AsyncSession, None]:
     """Open a session and a transaction; commit when the handler returns, roll back on error.
 
     The commit happens before the response is sent, so a 201 means the data is stored.
+    The app's ``RequestTransactions`` (``survey_service.db``) opens it (on SQLite: one request
+    transaction at a time, in arrival order, its statements run inline).
     """
-    async with state.session_factory() as session, session.begin():
+    async with state[REQUEST_TX_STATE].begin() as session:
         yield session
+
+
+#: Where the app keeps its :class:`RequestTransactions` (``app.state``).
+REQUEST_TX_STATE = "request_transactions"
 
 
 def provide_runtime(state: State) -> Runtime:

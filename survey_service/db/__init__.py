@@ -1,6 +1,13 @@
 """Database layer: tables, engine, migrations."""
 
-from survey_service.db._engine import READ_ONLY, AsyncSession, create_engine, create_session_factory
+from survey_service.db._engine import (
+    READ_ONLY,
+    AsyncSession,
+    RequestTransactions,
+    create_engine,
+    create_session_factory,
+    request_transactions,
+)
 from survey_service.db._migrate import upgrade
 from survey_service.db._models import (
     AccessCode,
@@ -45,6 +52,7 @@ from survey_service.db._models import (
 
 __all__ = [
     "READ_ONLY",
+    "WRITE_GATE_STATE",
     "AccessCode",
     "AsyncSession",
     "AuditChainHead",
@@ -73,6 +81,7 @@ __all__ = [
     "OperatorAlert",
     "OutboxMessage",
     "Referral",
+    "RequestTransactions",
     "Response",
     "RetentionRun",
     "School",
@@ -86,5 +95,6 @@ __all__ = [
     "TriageRecord",
     "create_engine",
     "create_session_factory",
+    "request_transactions",
     "upgrade",
 ]

@@ -12,23 +12,36 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from survey_service.db._request_tx import RequestTransactions, inline_connect
 from survey_service.settings import database_urls
 
-__all__ = ["READ_ONLY", "AsyncSession", "create_engine", "create_session_factory"]
+__all__ = [
+    "READ_ONLY",
+    "AsyncSession",
+    "RequestTransactions",
+    "create_engine",
+    "create_session_factory",
+    "request_transactions",
+]
 
 #: Execution option for a transaction that only reads (SQLite opens it DEFERRED).
 READ_ONLY = "runxin_read_only"
 
 
-def create_engine(database_url: str, **kwargs: Any) -> AsyncEngine:
+def create_engine(database_url: str, *, inline: bool = False, **kwargs: Any) -> AsyncEngine:
     """Create the async engine for ``database_url``.
 
     On SQLite the connection runs in WAL mode with a busy timeout, foreign keys on, and every
     transaction opened with ``BEGIN IMMEDIATE`` so that concurrent writers queue instead of
-    failing half-way with "database is locked".
+    failing half-way with "database is locked". ``inline`` (SQLite, request transactions only):
+    statements run on the event loop's thread and the busy timeout is 0 — the caller retries
+    ``BEGIN IMMEDIATE`` itself (:class:`RequestTransactions`).
     """
     urls = database_urls(database_url)
     if urls.dialect == "sqlite":
+        if inline:
+            kwargs.setdefault("connect_args", {})["async_creator_fn"] = inline_connect
+        busy_timeout_ms = 0 if inline else 30000
         engine = create_async_engine(urls.async_url, **kwargs)
 
         @event.listens_for(engine.sync_engine, "connect")
@@ -36,7 +49,7 @@ def create_engine(database_url: str, **kwargs: Any) -> AsyncEngine:
             dbapi_connection.isolation_level = None
             cursor = dbapi_connection.cursor()
             cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.execute("PRAGMA busy_timeout=30000")
+            cursor.execute(f"PRAGMA busy_timeout={busy_timeout_ms}")
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.close()
@@ -57,3 +70,15 @@ def create_engine(database_url: str, **kwargs: Any) -> AsyncEngine:
 
 def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False)
+
+
+def request_transactions(
+    database_url: str, engine: AsyncEngine, **kwargs: Any
+) -> RequestTransactions:
+    """How this app's requests open their transaction (see :mod:`._request_tx`): on SQLite a
+    gate and an engine of inline connections of their own; on PostgreSQL ``engine``'s
+    sessions. ``kwargs`` go to the inline engine (pool settings)."""
+    if database_urls(database_url).dialect != "sqlite":
+        return RequestTransactions(create_session_factory(engine), gated=False)
+    inline = create_engine(database_url, inline=True, **kwargs)
+    return RequestTransactions(create_session_factory(inline), gated=True, engine=inline)

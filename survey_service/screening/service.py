@@ -18,7 +18,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import msgspec
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 import scoring
 import triage
@@ -255,8 +255,8 @@ async def submit(
     student = await db.get_one(Student, session.student_id)
     school = await db.get_one(School, student.school_id)
 
-    for instrument, answers, scored in results:
-        response = Response(
+    responses = [
+        Response(
             id=uuid.uuid4(),
             session_id=session.id,
             student_id=student.id,
@@ -270,17 +270,20 @@ async def submit(
             ].status,
             respondent=session.respondent,
         )
-        db.add(response)
-        await db.flush()  # no ORM relationships: flush parents before the rows that refer to them
-        db.add(
-            score_row(
-                scored,
-                response_id=response.id,
-                session_id=response.session_id,
-                student_id=session.student_id,
-                now=now,
-            )
+        for instrument, answers, _ in results
+    ]
+    db.add_all(responses)
+    await db.flush()  # no ORM relationships: flush parents before the rows that refer to them
+    db.add_all(
+        score_row(
+            scored,
+            response_id=response.id,
+            session_id=response.session_id,
+            student_id=session.student_id,
+            now=now,
         )
+        for response, (_, _, scored) in zip(responses, results, strict=True)
+    )
 
     open_case, result = await _evaluate(
         db, rt.policy_for(school.code), student.id, [r for _, _, r in results]
@@ -305,8 +308,9 @@ async def submit(
     session.quality_flags = quality_flags(
         results=[(i, a) for i, a, _ in results], seconds=(now - session.started_at).total_seconds()
     )
-    code = await db.get_one(AccessCode, session.access_code_id)
-    code.used_at = now
+    await db.execute(
+        update(AccessCode).where(AccessCode.id == session.access_code_id).values(used_at=now)
+    )
     receipt = SubmissionReceipt(
         session_id=session.id,
         status="received",
