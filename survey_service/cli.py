@@ -115,6 +115,12 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--base-url", default=None, help="public address used in links")
+    serve.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="server processes on this machine (one per core; default 1)",
+    )
 
     worker = sub.add_parser(
         "worker",
@@ -325,6 +331,50 @@ def build_parser() -> argparse.ArgumentParser:
         action="append",
         default=[],
         help="signing secret to verify (repeat during rotation)",
+    )
+
+    simulate = sub.add_parser(
+        "simulate",
+        help="plan app nodes and database cores for a synthetic province-sized campaign "
+        "(no database)",
+        description="Simulate when N students' screening submissions arrive over D school days "
+        "(Monday to Friday, class periods) and size the service for the peak with the capacity "
+        "measured in benchmarks/capacity.json (built-in conservative figures without it).",
+        **_examples(
+            "runxin simulate --students 10000000 --days 15",
+            "runxin simulate --students 3000 --days 1 --whole-school-share 1 --headroom 3",
+            "runxin simulate --students 2000000 --days 10 --node-capacity 120 "
+            "--db-capacity-per-core 400",
+        ),
+    )
+    simulate.add_argument("--students", type=int, required=True, help="students screened")
+    simulate.add_argument("--days", type=int, required=True, help="school days of the campaign")
+    simulate.add_argument(
+        "--start", default="2026-09-07", help="first day, YYYY-MM-DD (default: 2026-09-07)"
+    )
+    simulate.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    simulate.add_argument(
+        "--whole-school-share",
+        type=float,
+        default=None,
+        help="share of schools that screen all classes in one period (default 0.2)",
+    )
+    simulate.add_argument(
+        "--capacity-file",
+        default=None,
+        help="measured capacity (default: benchmarks/capacity.json of this checkout, if any)",
+    )
+    simulate.add_argument(
+        "--node-capacity", type=float, default=None, help="submissions/s per app node"
+    )
+    simulate.add_argument(
+        "--db-capacity-per-core",
+        type=float,
+        default=None,
+        help="submissions/s per database core",
+    )
+    simulate.add_argument(
+        "--headroom", type=float, default=2.0, help="capacity over the peak (default 2)"
     )
     return parser
 
@@ -677,6 +727,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         return _cmd_score(args)
     if command == "policy":
         return _cmd_policy_check(args)
+    if command == "simulate":
+        return _cmd_simulate(args)
     if command == "inbox":
         from survey_service.webhook_inbox import run_inbox
 
@@ -706,7 +758,7 @@ def _dispatch(args: argparse.Namespace) -> int:
     if command in _NEEDS_SCHEMA or (command == "instruments" and args.instruments_command == "add"):
         asyncio.run(_require_schema(settings.database_url))
     if command == "serve":
-        return _cmd_serve(settings, args.host, args.port)
+        return _cmd_serve(settings, args.host, args.port, args.workers)
     if command == "worker":
         return asyncio.run(_cmd_worker(settings, once=args.once, interval=args.interval))
     if command == "sweep":
@@ -794,17 +846,94 @@ def _cmd_policy_check(args: argparse.Namespace) -> int:
     return 0
 
 
-def _cmd_serve(settings: Settings, host: str, port: int) -> int:
+def _cmd_simulate(args: argparse.Namespace) -> int:
+    """``runxin simulate``: the arrival model and the plan (issue 18); no database."""
+    from datetime import date
+
+    from survey_service import capacity
+
+    default_file = Path(__file__).resolve().parents[1] / "benchmarks" / "capacity.json"
+    path = Path(args.capacity_file) if args.capacity_file else default_file
+    try:
+        start = date.fromisoformat(args.start)
+    except ValueError:
+        _err(f"--start must be a date such as 2026-09-07, not {args.start!r}")
+        return 2
+    if args.capacity_file and not path.is_file():
+        _err(f"--capacity-file {path}: no such file")
+        return 2
+    try:
+        measured = (
+            capacity.capacity_from_json(path.read_text(encoding="utf-8"), where=str(path))
+            if path.is_file()
+            else capacity.BUILTIN_CAPACITY
+        )
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        _err(f"cannot use the capacity file: {exc}")
+        return 1
+    try:
+        chosen = measured.with_overrides(
+            node_per_s=args.node_capacity, db_per_core_per_s=args.db_capacity_per_core
+        )
+        capacity.check_headroom(args.headroom)
+        model = (
+            capacity.ArrivalModel()
+            if args.whole_school_share is None
+            else capacity.ArrivalModel(whole_school_share=args.whole_school_share)
+        )
+
+        def progress(done: int, total: int) -> None:
+            if total >= 1_000_000:
+                print(f"simulating: {done:,} of {total:,} students placed", file=sys.stderr)
+
+        arrivals = capacity.simulate_arrivals(
+            args.students, args.days, start=start, seed=args.seed, model=model, progress=progress
+        )
+        plan = capacity.plan_capacity(
+            arrivals.summary.peak_minute_per_s,
+            arrivals.summary.peak_second_per_s,
+            chosen,
+            headroom=args.headroom,
+        )
+    except ValueError as exc:
+        _err(str(exc))
+        return 2
+    print("\n".join(capacity.report(arrivals, plan)))
+    return 0
+
+
+def _cmd_serve(settings: Settings, host: str, port: int, workers: int = 1) -> int:
     import uvicorn
 
-    from survey_service.app import create_app
+    from survey_service.settings import export_for_workers
 
-    app = create_app(settings)
+    if workers < 1:
+        _err("--workers must be at least 1 / --workers 至少为 1")
+        return 2
     print(
-        f"Runxin is serving on http://{host}:{port}  (OpenAPI: /schema/openapi.json)",
+        f"Runxin is serving on http://{host}:{port} with {workers} worker process"
+        f"{'es' if workers > 1 else ''}  (OpenAPI: /schema/openapi.json)",
         file=sys.stderr,
     )
-    uvicorn.run(app, host=host, port=port, log_level="info", access_log=False)
+    if workers == 1:
+        from survey_service.app import create_app
+
+        uvicorn.run(
+            create_app(settings), host=host, port=port, log_level="info", access_log=False
+        )
+        return 0
+    # Each worker process builds its own app (and engine) from these settings; this process
+    # only supervises them (it never imports the app).
+    export_for_workers(settings)
+    uvicorn.run(
+        "survey_service.asgi:app_from_env",
+        factory=True,
+        workers=workers,
+        host=host,
+        port=port,
+        log_level="info",
+        access_log=False,
+    )
     return 0
 
 
