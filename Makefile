@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: install demo test lint typecheck unit bench lock clean browser screenshots
+.PHONY: install demo test lint typecheck unit bench bench-load lock clean browser screenshots
 
 $(STAMP): pyproject.toml requirements.lock
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Runxin needs Python 3.11 or newer")'
@@ -32,6 +32,16 @@ test: lint typecheck unit
 
 bench: install
 	$(BIN)/python benchmarks/bench_scoring.py
+
+# Students submitting against the real server on both databases, beside the framework ceiling
+# (issue 18; see docs/scaling.md). The PostgreSQL run records its rate for `runxin simulate`.
+LOAD_SECONDS ?= 10
+LOAD_CONNECTIONS ?= 64
+bench-load: install
+	$(BIN)/python benchmarks/submit_load.py --db sqlite --seconds $(LOAD_SECONDS) \
+		--connections $(LOAD_CONNECTIONS)
+	$(BIN)/python benchmarks/submit_load.py --db postgresql --seconds $(LOAD_SECONDS) \
+		--connections $(LOAD_CONNECTIONS) --capacity-out benchmarks/capacity.json
 
 # The browser tests' browser: Debian's Chromium (and a CJK font, so screenshots show Chinese).
 # Playwright (a dev dependency) never downloads one: the tests pass executable_path.
