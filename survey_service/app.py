@@ -100,7 +100,9 @@ def create_app(
         engine = create_engine(settings.database_url, **engine_options(settings))
         sessions = create_session_factory(engine)
         app.state.session_factory = sessions
-        transactions = request_transactions(settings.database_url, engine)
+        transactions = request_transactions(
+            settings.database_url, engine, **engine_options(settings)
+        )
         app.state[REQUEST_TX_STATE] = transactions
         if runtime is None:
             async with sessions() as db:

@@ -664,8 +664,9 @@ async def _service(settings: Settings, *, clock: Clock | None = None) -> AsyncIt
     ``clock`` defaults to the wall clock; the engine is disposed of on exit.
     """
     from survey_service.db import create_engine, create_session_factory
+    from survey_service.settings import engine_options
 
-    engine = create_engine(settings.database_url)
+    engine = create_engine(settings.database_url, **engine_options(settings))
     try:
         yield _Service(
             settings=settings,
@@ -918,9 +919,7 @@ def _cmd_serve(settings: Settings, host: str, port: int, workers: int = 1) -> in
     if workers == 1:
         from survey_service.app import create_app
 
-        uvicorn.run(
-            create_app(settings), host=host, port=port, log_level="info", access_log=False
-        )
+        uvicorn.run(create_app(settings), host=host, port=port, log_level="info", access_log=False)
         return 0
     # Each worker process builds its own app (and engine) from these settings; this process
     # only supervises them (it never imports the app).
@@ -1258,8 +1257,7 @@ async def _cmd_roster(settings: Settings, args: argparse.Namespace) -> int:
         if report.ratio is not None and not report.ratio.ok:
             print("staffing check: " + "; ".join(report.ratio.problems))
         committee = [
-            f"committee check, grade {check.grade} {check.class_name}: "
-            + "; ".join(check.problems)
+            f"committee check, grade {check.grade} {check.class_name}: " + "; ".join(check.problems)
             for check in report.committee
             if not check.ok
         ]

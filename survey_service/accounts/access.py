@@ -54,9 +54,7 @@ def scope_filter(
     kind = scope_of(user)
     school_col: ColumnElement[uuid.UUID] = school_id  # type: ignore[assignment]
     if kind == "district":
-        return school_col.in_(
-            select(School.id).where(School.district_id == user.district_id)
-        )
+        return school_col.in_(select(School.id).where(School.district_id == user.district_id))
     if kind == "none" or user.school_id is None:
         return false()
     own = school_col == user.school_id

@@ -28,20 +28,25 @@ __all__ = [
 READ_ONLY = "runxin_read_only"
 
 
-def create_engine(database_url: str, *, inline: bool = False, **kwargs: Any) -> AsyncEngine:
+def create_engine(
+    database_url: str, *, inline: bool = False, sqlite_synchronous: str = "full", **kwargs: Any
+) -> AsyncEngine:
     """Create the async engine for ``database_url``.
 
     On SQLite the connection runs in WAL mode with a busy timeout, foreign keys on, and every
     transaction opened with ``BEGIN IMMEDIATE`` so that concurrent writers queue instead of
     failing half-way with "database is locked". ``inline`` (SQLite, request transactions only):
     statements run on the event loop's thread and the busy timeout is 0 — the caller retries
-    ``BEGIN IMMEDIATE`` itself (:class:`RequestTransactions`).
+    ``BEGIN IMMEDIATE`` itself (:class:`RequestTransactions`). ``sqlite_synchronous``: SQLite's
+    ``PRAGMA synchronous`` (``full``: every commit synced to disk; ``normal``: at checkpoints;
+    see ``Settings.sqlite_synchronous``).
     """
     urls = database_urls(database_url)
     if urls.dialect == "sqlite":
         if inline:
             kwargs.setdefault("connect_args", {})["async_creator_fn"] = inline_connect
         busy_timeout_ms = 0 if inline else 30000
+        synchronous = {"full": "FULL", "normal": "NORMAL"}[sqlite_synchronous.lower()]
         engine = create_async_engine(urls.async_url, **kwargs)
 
         @event.listens_for(engine.sync_engine, "connect")
@@ -51,7 +56,7 @@ def create_engine(database_url: str, *, inline: bool = False, **kwargs: Any) -> 
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute(f"PRAGMA busy_timeout={busy_timeout_ms}")
             cursor.execute("PRAGMA foreign_keys=ON")
-            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.execute(f"PRAGMA synchronous={synchronous}")
             cursor.close()
 
         @event.listens_for(engine.sync_engine, "begin")
@@ -80,5 +85,7 @@ def request_transactions(
     sessions. ``kwargs`` go to the inline engine (pool settings)."""
     if database_urls(database_url).dialect != "sqlite":
         return RequestTransactions(create_session_factory(engine), gated=False)
+    if database_url.endswith(":memory:"):  # one private database per engine: share the app's
+        return RequestTransactions(create_session_factory(engine), gated=True)
     inline = create_engine(database_url, inline=True, **kwargs)
     return RequestTransactions(create_session_factory(inline), gated=True, engine=inline)

@@ -139,3 +139,38 @@ def test_an_error_in_the_request_rolls_back(tmp_path: Path) -> None:
     asyncio.run(_with_transactions(url, body))
     with sqlite3.connect(tmp_path / "tx.db") as conn:
         assert conn.execute("SELECT COUNT(*) FROM t").fetchone() == (0,)
+
+
+@pytest.mark.parametrize(("setting", "level"), [("full", 2), ("normal", 1)])
+def test_sqlite_durability_follows_the_setting_on_every_engine(
+    tmp_path: Path, setting: str, level: int
+) -> None:
+    from survey_service.settings import Settings, engine_options
+
+    url = _url(tmp_path)
+    settings = Settings.from_env({"RUNXIN_DATABASE_URL": url, "RUNXIN_SQLITE_SYNCHRONOUS": setting})
+
+    async def go() -> list[int]:
+        engine = create_engine(url, **engine_options(settings))
+        txs = request_transactions(url, engine, **engine_options(settings))
+        try:
+            async with engine.connect() as conn:
+                app_level = (await conn.execute(text("PRAGMA synchronous"))).scalar_one()
+            async with txs.begin() as db:
+                request_level = (await db.execute(text("PRAGMA synchronous"))).scalar_one()
+            return [app_level, request_level]
+        finally:
+            await txs.dispose()
+            await engine.dispose()
+
+    assert asyncio.run(go()) == [level, level]
+
+
+def test_the_default_is_full_and_a_bad_level_is_refused() -> None:
+    from survey_service.settings import Settings, SettingsError
+
+    assert Settings.from_env({}).sqlite_synchronous == "full"
+    with pytest.raises(
+        SettingsError, match="RUNXIN_SQLITE_SYNCHRONOUS must be one of full, normal"
+    ):
+        Settings.from_env({"RUNXIN_SQLITE_SYNCHRONOUS": "off"})
