@@ -1,5 +1,5 @@
-"""Scale-out (issue 18): two app processes (``runxin serve``) and two dispatcher processes
-(``runxin worker``) on one database cooperate — no duplicate case, no notification delivered
+"""Scale-out (issue 18): two apps (``runxin serve``, the second with ``--workers 2``: three
+server processes) and two dispatcher processes (``runxin worker``) on one database cooperate — no duplicate case, no notification delivered
 twice or left undelivered.
 
 Submissions are split across both apps, red-tier ones among them; the same session is
@@ -230,8 +230,15 @@ def test_two_apps_and_two_dispatchers_cooperate(database_url: str, tmp_path: Pat
         second_codes = run(
             _second_campaign(database_url, settings.secret_key, demo.access_codes[:twice])
         )
+        # The second app is `serve --workers 2`: two server processes behind one port, as on a
+        # 2-core node (three app processes in all).
         procs = [
-            start_runxin(f"app{i}", ["serve", "--port", str(port)], database_url, tmp_path)
+            start_runxin(
+                f"app{i}",
+                ["serve", "--port", str(port), "--workers", str(i + 1)],
+                database_url,
+                tmp_path,
+            )
             for i, port in enumerate(ports)
         ] + [
             start_runxin(f"worker{i}", ["worker", "--interval", "0.2"], database_url, tmp_path)
