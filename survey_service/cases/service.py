@@ -56,7 +56,9 @@ def as_tier(value: str) -> triage.Tier:
     return cast(triage.Tier, value)
 
 
-async def find_open_case(db: AsyncSession, student_id: uuid.UUID) -> Case | None:
+async def find_open_case(
+    db: AsyncSession, student_id: uuid.UUID, *, student_locked: bool = False
+) -> Case | None:
     """The student's open (not closed) case, if any, locked for this transaction.
 
     The student's row is locked first: ``FOR UPDATE`` on the open case locks nothing while
@@ -66,11 +68,12 @@ async def find_open_case(db: AsyncSession, student_id: uuid.UUID) -> Case | None
     then finds the first one's case. ``FOR NO KEY UPDATE``: the rows a submission has already
     written refer to the student and hold ``FOR KEY SHARE`` on it, which this lock does not
     wait for (``FOR UPDATE`` would, and two submissions would deadlock). SQLite has one writer
-    at a time and ignores the clause.
+    at a time and ignores the clause. ``student_locked``: the caller has locked it already.
     """
-    await db.execute(
-        select(Student.id).where(Student.id == student_id).with_for_update(key_share=True)
-    )
+    if not student_locked:
+        await db.execute(
+            select(Student.id).where(Student.id == student_id).with_for_update(key_share=True)
+        )
     return await db.scalar(
         select(Case)
         .where(Case.student_id == student_id, Case.status.in_(OPEN_STATES))

@@ -12,7 +12,7 @@ import scoring
 import triage
 from survey_service.db import Score, TriageRecord
 
-__all__ = ["score_row", "triage_row"]
+__all__ = ["score_row", "score_values", "triage_row"]
 
 
 def score_row(
@@ -25,20 +25,37 @@ def score_row(
 ) -> Score:
     """A ``Score`` row of ``result`` for one stored response (add it to the session)."""
     return Score(
-        response_id=response_id,
-        session_id=session_id,
-        student_id=student_id,
-        instrument_id=result.instrument_id,
-        instrument_version=result.instrument_version,
-        status=result.status,
-        total=result.total,
-        band=result.band,
-        prorated=result.prorated,
-        positive=result.positive,
-        subscales=[msgspec.to_builtins(s) for s in result.subscales],
-        flags=[msgspec.to_builtins(f) for f in result.flags],
-        scored_at=now,
+        **score_values(
+            result, response_id=response_id, session_id=session_id, student_id=student_id, now=now
+        )
     )
+
+
+def score_values(
+    result: scoring.ScoreResult,
+    *,
+    response_id: uuid.UUID,
+    session_id: uuid.UUID,
+    student_id: uuid.UUID,
+    now: datetime,
+) -> dict[str, object]:
+    """The column values of :func:`score_row`, for a multi-row ``INSERT`` (the id is set by the
+    column's default)."""
+    return {
+        "response_id": response_id,
+        "session_id": session_id,
+        "student_id": student_id,
+        "instrument_id": result.instrument_id,
+        "instrument_version": result.instrument_version,
+        "status": result.status,
+        "total": result.total,
+        "band": result.band,
+        "prorated": result.prorated,
+        "positive": result.positive,
+        "subscales": [msgspec.to_builtins(s) for s in result.subscales],
+        "flags": [msgspec.to_builtins(f) for f in result.flags],
+        "scored_at": now,
+    }
 
 
 def triage_row(

@@ -18,7 +18,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import msgspec
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
 
 import scoring
 import triage
@@ -36,6 +36,7 @@ from survey_service.db import (
     Response,
     School,
     SchoolClass,
+    Score,
     ScreeningSession,
     Student,
 )
@@ -49,7 +50,7 @@ from survey_service.errors import (
     Unprocessable,
 )
 from survey_service.screening.help_contacts import help_contacts
-from survey_service.screening.results import score_row, triage_row
+from survey_service.screening.results import score_values, triage_row
 from survey_service.screening.saved_answers import SavedState, Stamp, union_for_submission
 from survey_service.screening.saved_answers import merge as merge_saved
 from survey_service.screening.schemas import (
@@ -138,7 +139,9 @@ async def start_session(
             message={"zh-CN": "本次测评已经结束。", "en": "This screening has closed."},
         )
     student = await db.get_one(Student, code.student_id)
-    await _check_may_take_part(db, campaign, student, now, guardian=code.respondent == "parent")
+    school = await _check_may_take_part(
+        db, campaign, student, now, guardian=code.respondent == "parent"
+    )
     token = new_token()
     session = await db.scalar(
         select(ScreeningSession).where(ScreeningSession.access_code_id == code.id)
@@ -182,7 +185,6 @@ async def start_session(
         session.token_digest = digest(rt.settings.secret_key, token)
         session.language = language
         battery = [_instrument(rt, b["instrument_id"]) for b in session.battery]
-    school = await _school_of(db, code.student_id)
     return created, StartSessionResponse(
         session_id=session.id,
         session_token=token,
@@ -252,41 +254,56 @@ async def submit(
         b["instrument_id"]: _instrument(rt, b["instrument_id"]).item_ids for b in session.battery
     }
     results = _score_all(rt, session.battery, union_for_submission(items, state, request.answers))
-    student = await db.get_one(Student, session.student_id)
-    school = await db.get_one(School, student.school_id)
+    # The student's row, locked (FOR NO KEY UPDATE, see cases.find_open_case) before this
+    # submission writes rows that refer to it; with the school in the same statement.
+    student, school = (
+        await db.execute(
+            select(Student, School)
+            .join(School, School.id == Student.school_id)
+            .where(Student.id == session.student_id)
+            .with_for_update(of=Student, key_share=True)
+        )
+    ).one()
 
-    responses = [
-        Response(
-            id=uuid.uuid4(),
-            session_id=session.id,
-            student_id=student.id,
-            instrument_id=instrument.id,
-            instrument_version=instrument.version,
-            answers=dict(answers),
-            submitted_at=now,
-            language=instrument.resolve_language(session.language),
-            language_status=instrument.languages[
-                instrument.resolve_language(session.language)
-            ].status,
-            respondent=session.respondent,
-        )
-        for instrument, answers, _ in results
-    ]
-    db.add_all(responses)
-    await db.flush()  # no ORM relationships: flush parents before the rows that refer to them
-    db.add_all(
-        score_row(
-            scored,
-            response_id=response.id,
-            session_id=response.session_id,
-            student_id=session.student_id,
-            now=now,
-        )
-        for response, (_, _, scored) in zip(responses, results, strict=True)
+    # Written with two multi-row INSERTs (responses, then the scores that refer to them): the
+    # rows are not read back in this transaction, so they skip the unit of work.
+    response_ids = [uuid.uuid4() for _ in results]
+    await db.execute(
+        insert(Response),
+        [
+            {
+                "id": response_id,
+                "session_id": session.id,
+                "student_id": student.id,
+                "instrument_id": instrument.id,
+                "instrument_version": instrument.version,
+                "answers": dict(answers),
+                "submitted_at": now,
+                "language": instrument.resolve_language(session.language),
+                "language_status": instrument.languages[
+                    instrument.resolve_language(session.language)
+                ].status,
+                "respondent": session.respondent,
+            }
+            for response_id, (instrument, answers, _) in zip(response_ids, results, strict=True)
+        ],
+    )
+    await db.execute(
+        insert(Score),
+        [
+            score_values(
+                scored,
+                response_id=response_id,
+                session_id=session.id,
+                student_id=session.student_id,
+                now=now,
+            )
+            for response_id, (_, _, scored) in zip(response_ids, results, strict=True)
+        ],
     )
 
     open_case, result = await _evaluate(
-        db, rt.policy_for(school.code), student.id, [r for _, _, r in results]
+        db, rt.policy_for(school.code), student.id, [r for _, _, r in results], student_locked=True
     )
     record = triage_row(result, student_id=student.id, now=now, session_id=session.id)
     db.add(record)
@@ -333,9 +350,10 @@ async def submit(
 
 async def _check_may_take_part(
     db: AsyncSession, campaign: Campaign, student: Student, now: datetime, *, guardian: bool
-) -> None:
+) -> School:
     """Consent rule of the campaign and the student's roster status (issue 6); the same for
-    the guardian's forms about the student, told to the guardian (``guardian``)."""
+    the guardian's forms about the student, told to the guardian (``guardian``). Returns the
+    campaign's school (the student's)."""
     if student.status != "active":
         raise Conflict(
             "This student is no longer on the school's roster",
@@ -378,6 +396,7 @@ async def _check_may_take_part(
                 "Please hand the consent form to your teacher.",
             },
         )
+    return school
 
 
 def _refuse_withdrawn(*, guardian: bool) -> None:
@@ -494,19 +513,16 @@ async def _evaluate(
     policy: triage.Policy,
     student_id: uuid.UUID,
     results: list[scoring.ScoreResult],
+    *,
+    student_locked: bool = False,
 ) -> tuple[Case | None, triage.TriageResult]:
-    open_case = await find_open_case(db, student_id)
+    open_case = await find_open_case(db, student_id, student_locked=student_locked)
     result = triage.evaluate(
         results,
         policy=policy,
         open_case_tier=as_tier(open_case.tier) if open_case is not None else None,
     )
     return open_case, result
-
-
-async def _school_of(db: AsyncSession, student_id: uuid.UUID) -> School:
-    student = await db.get_one(Student, student_id)
-    return await db.get_one(School, student.school_id)
 
 
 # Response quality (issue 6). Thresholds are a project decision, documented here: reading an

@@ -604,6 +604,8 @@ def test_the_settings_and_the_engine_options() -> None:
             Settings.from_env(bad)
     pg = Settings(database_url="postgresql://u@h/d", db_pool_timeout_s=3)
     assert engine_options(pg) == {"pool_timeout": 3, "connect_args": {"timeout": 3}}
-    assert engine_options(Settings(database_url="sqlite:///:memory:")) == {}
+    assert engine_options(Settings(database_url="sqlite:///:memory:")) == {
+        "sqlite_synchronous": "full"
+    }  # no pool to time out; SQLite's durability level (see test_request_tx.py)
     with pytest.raises(ValueError, match="at least 1"):
         InFlightLimit(0)
