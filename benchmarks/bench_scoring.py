@@ -10,6 +10,10 @@ For PHQ-9 and SCARED it times, on one core:
 * the plain-numpy ceiling (shared/reference/performance.md section 3): PHQ-9 ``X.sum(axis=1)``,
   band by ``np.searchsorted`` and the item-9 flag; SCARED the total and five subscale sums with
   their cut-offs. Nothing else: no validation, no missing data, no result object;
+* the plain-numpy ceiling with missing answers, on the float64 matrix with NaN: PHQ-9
+  ``np.nansum`` and an ``np.isnan`` count per row, proration (``sum x 9 / answered`` with up to
+  2 missing), band and flag; SCARED the six sums, NaN (any missing item) meaning unscorable,
+  and their cut-offs. Again no validation and no result object;
 * ``scoring.score_batch`` on an int8 matrix already in memory, every item answered (fast path);
 * ``score_batch`` on an int8 matrix with -1 for missing answers and on a float matrix with NaN
   (about 2% missing), i.e. the general path with proration and missing-data rules;
@@ -17,7 +21,10 @@ For PHQ-9 and SCARED it times, on one core:
   the answer dicts built beforehand; its rate is extrapolated from the sample to ``--rows``.
 
 Goals (issue 3): batch >= 50x the loop, and >= 10 million PHQ-9 rows/s on the int8 fast path
-(performance.md proposes >= 0.2x the numpy ceiling). Timings are the best of ``--repeat`` runs.
+(performance.md proposes >= 0.2x the numpy ceiling). Goal (issue 18): >= 10 million PHQ-9
+rows/s on the missing-answer path too (float64 with NaN, and int8 with -1; about 2% of the
+answers missing, 1,000,000 rows). Timings are the best of ``--repeat`` runs; the ratios to the
+ceilings come from the same run.
 """
 
 from __future__ import annotations
@@ -81,6 +88,27 @@ def phq9_ceiling(matrix: Matrix) -> Callable[[], object]:
     return run
 
 
+def phq9_nan_ceiling(floats: Matrix) -> Callable[[], object]:
+    """Plain numpy on the float matrix with NaN: nansum, missing count, proration, band, flag."""
+    cuts = np.array([5, 10, 15, 20])
+
+    def run() -> object:
+        items = floats[:, :9]
+        missing = np.isnan(items).sum(axis=1)
+        total = np.nansum(items, axis=1)
+        prorated = np.where(missing <= 2, total * 9 / np.maximum(9 - missing, 1), np.nan)
+        band = np.searchsorted(cuts, np.floor(prorated + 0.5), side="right")
+        flag = floats[:, 8] > 0
+        return prorated, band, flag
+
+    return run
+
+
+def scared_nan_ceiling(floats: Matrix, instrument: Instrument) -> Callable[[], object]:
+    """Plain numpy on the float matrix with NaN: six sums (NaN = unscorable) and cut-offs."""
+    return scared_ceiling(floats, instrument)
+
+
 def scared_ceiling(matrix: Matrix, instrument: Instrument) -> Callable[[], object]:
     index = {item_id: j for j, item_id in enumerate(instrument.item_ids)}
     spec = instrument.scoring
@@ -109,13 +137,15 @@ def loop_rate(instrument: Instrument, matrix: Matrix, sample: int, repeat: int) 
     return len(answers) / best_of(max(1, repeat // 2), run)
 
 
-def check_equal(instrument: Instrument, matrix: Matrix, n: int) -> None:
-    batch = score_batch(instrument, matrix[:n])
+def check_equal(instrument: Instrument, matrix: Matrix, floats: Matrix, n: int) -> None:
+    """The first ``n`` rows of both missing-answer variants equal ``score()`` row by row."""
+    sentinel = score_batch(instrument, matrix[:n])
+    nan = score_batch(instrument, floats[:n])
     for i, row in enumerate(matrix[:n].tolist()):
         expected = score(
             instrument, answers_from_list(instrument, [None if v < 0 else v for v in row])
         )
-        if batch.row(i) != expected:
+        if sentinel.row(i) != expected or nan.row(i) != expected:
             raise SystemExit(f"{instrument.id}: batch row {i} differs from score()")
 
 
@@ -131,6 +161,7 @@ def bench(
     repeat: int,
     rng: np.random.Generator,
     ceiling: Callable[[Matrix], Callable[[], object]],
+    nan_ceiling: Callable[[Matrix], Callable[[], object]],
 ) -> dict[str, float]:
     print(f"\n{instrument.id}: {rows:,} rows x {len(instrument.items)} items")
     progress("generating answers (int8, all answered)")
@@ -138,10 +169,12 @@ def bench(
     progress("generating variants with ~2% missing (int8 with -1; float64 with NaN)")
     sentinel = with_missing(matrix, 0.02, rng)
     floats = np.where(sentinel < 0, np.nan, sentinel.astype(np.float64))
-    progress("checking batch rows against score() on 2,000 rows")
-    check_equal(instrument, sentinel, min(rows, 2000))
+    progress("checking batch rows against score() on 2,000 rows (-1 and NaN variants)")
+    check_equal(instrument, sentinel, floats, min(rows, 2000))
     progress("timing the plain-numpy ceiling")
     rates = {"ceiling": rows / best_of(repeat, ceiling(matrix))}
+    progress("timing the plain-numpy ceiling with NaN (float64, ~2% missing)")
+    rates["nan_ceiling"] = rows / best_of(repeat, nan_ceiling(floats))
     progress("timing score_batch, int8 all answered (fast path)")
     score_batch(instrument, matrix[:1000])  # compile the plan once
     rates["batch_int8"] = rows / best_of(repeat, lambda: score_batch(instrument, matrix))
@@ -158,6 +191,10 @@ CEILING_LABELS = {
     "phq9": "plain numpy ceiling (sum + band + flag)",
     "scared": "plain numpy ceiling (6 sums + 6 cut-offs)",
 }
+NAN_CEILING_LABELS = {
+    "phq9": "plain numpy, NaN (nansum+count+prorate+band)",
+    "scared": "plain numpy, NaN (6 sums + 6 cut-offs)",
+}
 
 
 def report(instrument_id: str, rows: int, sample: int, rates: dict[str, float]) -> None:
@@ -165,19 +202,27 @@ def report(instrument_id: str, rows: int, sample: int, rates: dict[str, float]) 
     ceiling = rates["ceiling"]
     lines = [
         (CEILING_LABELS[instrument_id], rates["ceiling"]),
+        (NAN_CEILING_LABELS[instrument_id], rates["nan_ceiling"]),
         ("score_batch int8, all answered", rates["batch_int8"]),
         ("score_batch int8, -1 = missing (~2%)", rates["batch_int8_missing"]),
         ("score_batch float64, NaN = missing (~2%)", rates["batch_float"]),
         (f"score() loop ({min(sample, rows):,}-row sample, extrapolated)", loop),
     ]
-    print(f"\n{instrument_id}  {'path':<48} {'rows/s':>14} {'x loop':>9} {'x ceiling':>10}")
+    nan_ceiling = rates["nan_ceiling"]
+    pad = " " * len(instrument_id)
+    print(f"\n{instrument_id}  {'path':<48} {'rows/s':>14} {'x loop':>9} {'x ceiling':>10} "
+          f"{'x NaN ceil':>11}")  # fmt: skip
     for label, rate in lines:
-        print(f"{'':{len(instrument_id)}}  {label:<48} {fmt(rate):>14} "
-              f"{rate / loop:>8.0f}x {rate / ceiling:>9.2f}x")  # fmt: skip
+        ratios = f"{rate / loop:>8.0f}x {rate / ceiling:>9.2f}x {rate / nan_ceiling:>10.2f}x"
+        print(f"{pad}  {label:<48} {fmt(rate):>14} {ratios}")
     seconds = rows / loop
     batch_ms = rows / rates["batch_int8"] * 1e3
-    print(f"{'':{len(instrument_id)}}  (the loop would take about {seconds:,.0f} s for "
+    print(f"{pad}  (the loop would take about {seconds:,.0f} s for "
           f"{rows:,} rows; batch int8 takes {batch_ms:,.0f} ms)")  # fmt: skip
+    nan_rate = rates["batch_float"]
+    print(f"{pad}  missing-answer path (float64, NaN = missing, ~2%): {fmt(nan_rate).strip()}\n"
+          f"{pad}  = {nan_rate / ceiling:.2f}x the numpy ceiling (complete int8), "
+          f"{nan_rate / nan_ceiling:.2f}x the numpy ceiling with NaN")  # fmt: skip
 
 
 def main() -> int:
@@ -198,11 +243,12 @@ def main() -> int:
     results = {
         "phq9": bench(
             phq9, rows=args.rows, sample=args.sample, repeat=args.repeat, rng=rng,
-            ceiling=phq9_ceiling,
+            ceiling=phq9_ceiling, nan_ceiling=phq9_nan_ceiling,
         ),
         "scared": bench(
             scared, rows=args.rows, sample=args.sample, repeat=args.repeat, rng=rng,
             ceiling=lambda m: scared_ceiling(m, scared),
+            nan_ceiling=lambda m: scared_nan_ceiling(m, scared),
         ),
     }  # fmt: skip
     print("\n" + "=" * 96)
@@ -216,6 +262,19 @@ def main() -> int:
             "PHQ-9 batch int8 >= 0.2x numpy ceiling",
             phq["batch_int8"] >= 0.2 * phq["ceiling"],
             f"{phq['batch_int8'] / phq['ceiling']:.2f}x",
+        ),
+        (
+            "PHQ-9 batch float64 NaN (~2% missing) >= 10 M rows/s (issue 18)",
+            phq["batch_float"] >= 10e6,
+            f"{fmt(phq['batch_float']).strip()}, "
+            f"{phq['batch_float'] / phq['ceiling']:.2f}x ceiling, "
+            f"{phq['batch_float'] / phq['nan_ceiling']:.2f}x NaN ceiling",
+        ),
+        (
+            "PHQ-9 batch int8 -1 (~2% missing) >= 10 M rows/s (issue 18)",
+            phq["batch_int8_missing"] >= 10e6,
+            f"{fmt(phq['batch_int8_missing']).strip()}, "
+            f"{phq['batch_int8_missing'] / phq['ceiling']:.2f}x ceiling",
         ),
     ]
     for instrument_id, rates in results.items():

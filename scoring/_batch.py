@@ -4,7 +4,10 @@ Every row gets exactly what :func:`scoring.score` gives for the same answers (a 
 proves it for every shipped instrument and the licensed examples). The work is done column by
 column on the same compiled plan (:mod:`scoring._plan`): integer sums, exact integer half-up
 rounding, band lookup tables, and vectorised conditions. The all-answered integer matrix takes
-a fast path with no float conversion and no missing-data bookkeeping.
+a fast path with no float conversion and no missing-data bookkeeping. With missing answers
+(NaN, ``-1`` or a mask) the matrix is converted and checked in cache-sized row blocks, and the
+missing-data rules touch only the rows that have a missing item: a prorated scale keeps the
+complete rows on the whole-array integer path and divides only the others (:class:`_Sparse`).
 """
 
 from __future__ import annotations
@@ -44,6 +47,7 @@ _SCORED, _UNSCORABLE, _INVALID = 0, 1, 2
 _LUT_LIMIT = 1 << 16
 _THRESHOLD_BANDS = 8
 _BLOCK_BYTES = 1 << 21  # row block for the cache-blocked sums (about the L2/L3 share)
+_FLOAT_BLOCK_BYTES = 1 << 19  # float rows converted and checked per block (stays in L2)
 
 I8 = npt.NDArray[np.int8]
 I16 = npt.NDArray[np.int16]
@@ -51,6 +55,7 @@ I64 = npt.NDArray[np.int64]
 F64 = npt.NDArray[np.float64]
 Bool = npt.NDArray[np.bool_]
 IntMatrix = npt.NDArray[np.signedinteger[Any]] | npt.NDArray[np.unsignedinteger[Any]]
+SInt = npt.NDArray[np.signedinteger[Any]]
 
 
 # --------------------------------------------------------------------------- results
@@ -209,6 +214,8 @@ class _ScaleKernel:
     plan: ScalePlan
     columns: tuple[int, ...]  # item columns summed (reverse-keyed ones already keyed)
     acc_dtype: type[np.signedinteger[Any]]
+    prorate_dtype: type[np.signedinteger[Any]]  # holds sum x number of items (proration)
+    count_dtype: type[np.signedinteger[Any]]  # holds the number of the scale's items
     lut_offset: int
     lut: I8 | None  # band index per rounded score - lut_offset (many raw bands only)
     thresholds: tuple[int, ...]  # few bands: index = number of thresholds crossed
@@ -230,7 +237,7 @@ class _BatchPlan:
     minus_one_allowed: bool
     value_dtype: type[np.signedinteger[Any]]
     scored_cols: I64
-    all_scored: bool  # scored_cols is every column, in order
+    scored_slice: slice | None  # scored_cols as a slice, when they are consecutive columns
     reverse_cols: I64
     reverse_consts: npt.NDArray[np.int64]
     reads: int  # column reads needed to sum every item scale
@@ -266,6 +273,18 @@ def _band_lookup(
     return lut_offset, lut, thresholds, ascending
 
 
+def _as_slice(columns: list[int]) -> slice | None:
+    """``columns`` as a slice when they are consecutive and ascending (no columns: empty)."""
+    if not columns:
+        return slice(0, 0)
+    first = columns[0]
+    return (
+        slice(first, first + len(columns))
+        if columns == list(range(first, first + len(columns)))
+        else None
+    )
+
+
 def _compile(instrument: Instrument) -> _BatchPlan:
     cached = _CACHE.get(id(instrument))
     if cached is not None and cached[0] is instrument:
@@ -292,6 +311,8 @@ def _compile(instrument: Instrument) -> _BatchPlan:
             plan=scale,
             columns=cols,
             acc_dtype=_smallest_int(-bound, bound),
+            prorate_dtype=_smallest_int(-bound * len(cols), bound * len(cols)),
+            count_dtype=_smallest_int(0, len(cols)),
             lut_offset=lut_offset,
             lut=lut,
             thresholds=thresholds,
@@ -313,7 +334,7 @@ def _compile(instrument: Instrument) -> _BatchPlan:
         minus_one_allowed=any(-1 in plan.value_sets[c.item_id] for c in columns),
         value_dtype=_smallest_int(min(lo, 0), max(hi, 0)),
         scored_cols=np.array(scored_cols, dtype=np.int64),
-        all_scored=scored_cols == list(range(len(columns))),
+        scored_slice=_as_slice(scored_cols),
         reverse_cols=np.array([j for j, _ in reverse], dtype=np.int64),
         reverse_consts=np.array([c for _, c in reverse], dtype=np.int64),
         reads=sum(len(kernels[s.id].columns) for s in plan.item_scales),
@@ -366,18 +387,7 @@ def _prepare(
                 f"shape {matrix.shape}, got {user_mask.dtype} {user_mask.shape}"
             )
     if kind == "f":
-        with np.errstate(invalid="ignore"):
-            values = matrix.astype(bp.value_dtype)
-        nan = np.isnan(matrix)
-        mask = nan if user_mask is None else nan | user_mask
-        # Exact round trip: rejects fractions, infinities and values outside the int type.
-        bad = values != matrix
-        bad |= _out_of_range(bp, values)
-        bad &= ~mask
-        _raise_first_bad(bp, matrix, bad)
-        if not mask.any():
-            return values, None, True
-        np.putmask(values, mask, 0)
+        values, mask = _prepare_float(bp, matrix, user_mask)
         return values, mask, True
     if user_mask is None:
         if bp.minus_one_allowed:
@@ -394,6 +404,10 @@ def _prepare(
             return _signed(bp, matrix), None, True  # the fast path: one min/max pass
         mask = matrix == -1 if low == -1 else None
         owned = True
+        if mask is not None and bp.uniform and bp.lo == 0 and high <= bp.hi:
+            # -1 is the only value outside [0, hi] and it is the missing marker: the min/max
+            # pass was the whole check.
+            return _zeroed_copy(bp, matrix, mask), mask, owned
     else:
         mask, owned = user_mask, False
     bad = _out_of_range(bp, matrix)
@@ -402,9 +416,110 @@ def _prepare(
     _raise_first_bad(bp, matrix, bad)
     if mask is None or not mask.any():
         return _signed(bp, matrix), None, True
-    values = matrix.astype(bp.value_dtype)
-    np.putmask(values, mask, 0)
-    return values, mask, owned
+    return _zeroed_copy(bp, matrix, mask), mask, owned
+
+
+def _prepare_float(
+    bp: _BatchPlan, matrix: npt.NDArray[np.floating[Any]], user_mask: Bool | None
+) -> tuple[IntMatrix, Bool | None]:
+    """Convert and check a float matrix in cache-sized row blocks.
+
+    Returns the integer answers (0 where missing) and the missing mask (NaN, or-ed with the
+    caller's mask; ``None`` when nothing is missing). A value is accepted when it survives the
+    exact round trip ``float(int(x)) == x`` (no fraction, no infinity, nothing outside the
+    integer type) and is one of its column's allowed values. Each block is read from memory
+    once; the cast, the NaN test (``x != x``), the round trip and the range check then run on
+    the block while it is in cache, and only a block that may hold a bad value is checked
+    cell by cell (to name the first bad row).
+    """
+    n, n_cols = matrix.shape
+    values: IntMatrix = np.empty((n, n_cols), dtype=bp.value_dtype)
+    mask: Bool = np.empty((n, n_cols), dtype=np.bool_)
+    block = max(_FLOAT_BLOCK_BYTES // max(n_cols * matrix.itemsize, 1), 256)
+    size = max(min(block, n), 1)
+    back = np.empty((size, n_cols), dtype=matrix.dtype)  # the block's integers as floats
+    differs: Bool = np.empty((size, n_cols), dtype=np.bool_)
+    keep = np.empty((size, n_cols), dtype=np.int8) if values.dtype == np.int8 else None
+    missing_cells = 0
+    with np.errstate(invalid="ignore"):  # NaN and out-of-range casts fail the round trip
+        for start in range(0, n, block):
+            stop = min(start + block, n)
+            floats = matrix[start:stop]
+            ints = values[start:stop]
+            holes = mask[start:stop]
+            k = stop - start
+            np.copyto(ints, floats, casting="unsafe")
+            np.not_equal(floats, floats, out=holes)  # only NaN is unequal to itself
+            nan_cells = int(np.count_nonzero(holes))
+            np.copyto(back[:k], ints)
+            diff = np.not_equal(back[:k], floats, out=differs[:k])  # every NaN differs too
+            exact = np.count_nonzero(diff) == nan_cells  # the NaN cells are all that differ
+            if user_mask is not None:
+                np.logical_or(holes, user_mask[start:stop], out=holes)
+                holes_count = int(np.count_nonzero(holes))
+            else:
+                holes_count = nan_cells
+            if holes_count:
+                _zero_missing(ints, holes, None if keep is None else keep[:k])
+            if not exact or _range_suspect(bp, ints, holes_count):
+                bad = diff | _out_of_range(bp, ints)
+                bad &= ~holes
+                _raise_first_bad(bp, floats, bad, row_offset=start)
+            missing_cells += holes_count
+    return values, (mask if missing_cells else None)
+
+
+def _range_suspect(bp: _BatchPlan, ints: IntMatrix, holes: int) -> bool:
+    """False when every unmasked value of ``ints`` (0 where masked) is in its column's range.
+
+    True means "maybe not": the caller then checks cell by cell. ``holes`` is the number of
+    masked cells.
+    """
+    if ints.size == 0:
+        return False
+    if not bp.uniform:
+        return bool(_out_of_range(bp, ints).any())  # masked zeros may be reported: harmless
+    if bp.hi < 0:
+        return True
+    if int(ints.max()) > bp.hi:
+        return True
+    if bp.lo <= 0:
+        return int(ints.min()) < bp.lo
+    # Every masked cell holds 0 < lo: below-range cells beyond those are bad answers.
+    return int(np.count_nonzero(ints < bp.lo)) != holes
+
+
+def _zero_missing(values: IntMatrix, mask: Bool, scratch: I8 | None = None) -> IntMatrix:
+    """Set the masked cells of ``values`` to 0 in place and return ``values``.
+
+    For int8 values this is ``values & (mask - 1)`` (``mask - 1`` is 0 under the mask and
+    all ones elsewhere): two vectorised byte passes, much faster than ``np.putmask``.
+    """
+    if values.dtype == np.int8:
+        keep = np.subtract(mask.view(np.int8), np.int8(1), out=scratch)
+        np.bitwise_and(values, keep, out=values)
+    else:
+        np.putmask(values, mask, 0)
+    return values
+
+
+def _zeroed_copy(bp: _BatchPlan, matrix: IntMatrix, mask: Bool) -> IntMatrix:
+    """Checked answers in the plan's value type with 0 in the masked cells (a private copy).
+
+    Built in cache-sized row blocks with one small scratch buffer, so that no temporary the
+    size of the matrix is allocated. Junk under the mask may wrap in the cast; those cells
+    are zeroed right after.
+    """
+    n, n_cols = matrix.shape
+    values: IntMatrix = np.empty((n, n_cols), dtype=bp.value_dtype)
+    block = max(_FLOAT_BLOCK_BYTES // max(n_cols * matrix.itemsize, 1), 256)
+    scratch = np.empty((max(min(block, n), 1), n_cols), dtype=np.int8)
+    for start in range(0, n, block):
+        stop = min(start + block, n)
+        ints = values[start:stop]
+        np.copyto(ints, matrix[start:stop], casting="unsafe")
+        _zero_missing(ints, mask[start:stop], scratch[: stop - start])
+    return values
 
 
 def _signed(bp: _BatchPlan, matrix: IntMatrix) -> IntMatrix:
@@ -433,15 +548,21 @@ def _out_of_range(bp: _BatchPlan, matrix: npt.NDArray[Any]) -> Bool:
     return bad
 
 
-def _raise_first_bad(bp: _BatchPlan, matrix: npt.NDArray[Any], bad: Bool) -> None:
-    """Raise AnswerError naming the item and the first row holding a value it does not allow."""
+def _raise_first_bad(
+    bp: _BatchPlan, matrix: npt.NDArray[Any], bad: Bool, *, row_offset: int = 0
+) -> None:
+    """Raise AnswerError naming the item and the first row holding a value it does not allow.
+
+    ``matrix`` and ``bad`` may be a row block starting at row ``row_offset``.
+    """
     if matrix.size == 0 or not bad.any():
         return
     flat = int(np.argmax(bad))  # row-major: the first bad row, then its first bad column
     row, j = divmod(flat, matrix.shape[1])
+    value = matrix[row, j]
+    row += row_offset
     plan = bp.plan
     item_id = plan.item_ids[j]
-    value = matrix[row, j]
     shown = repr(float(value)) if matrix.dtype.kind == "f" else str(int(value))
     raise AnswerError(
         plan.instrument_id,
@@ -469,15 +590,17 @@ def _keyed(bp: _BatchPlan, values: IntMatrix, mask: Bool | None) -> IntMatrix:
 
 def _sums(
     bp: _BatchPlan, keyed: IntMatrix, mask: Bool | None, n: int
-) -> dict[str, tuple[npt.NDArray[np.signedinteger[Any]], I16 | None]]:
+) -> dict[str, tuple[SInt, SInt | None]]:
     """Per item scale: the keyed sum and the number of missing items, for every row.
 
     Wide matrices are processed in row blocks that stay in cache, so that every scale's
-    columns are read from cache rather than streamed from memory once per scale.
+    columns are read from cache rather than streamed from memory once per scale. Counts use
+    the smallest integer type that holds them (int8 for up to 127 items), so that each column
+    addition is a same-type byte loop.
     """
     kernels = [bp.kernels[s.id] for s in bp.plan.item_scales]
     accs = [np.empty(n, dtype=k.acc_dtype) for k in kernels]
-    counts = [np.empty(n, dtype=np.int16) for _ in kernels] if mask is not None else None
+    counts = [np.empty(n, dtype=k.count_dtype) for k in kernels] if mask is not None else None
     flags = mask.view(np.int8) if mask is not None else None
     n_cols = keyed.shape[1]
     reads = bp.reads * (2 if mask is not None else 1)
@@ -510,21 +633,48 @@ def _sums(
 
 
 @dataclass(slots=True)
+class _Sparse:
+    """Denominators that differ from the scale's common one on a few rows only.
+
+    Row ``rows[i]`` has denominator ``den[i]``; ``rows`` is sorted and unique. A prorated
+    scale keeps the rows with a missing item here, so that the complete rows (most of them)
+    stay on the whole-array integer path.
+    """
+
+    rows: I64
+    den: I64
+
+
+@dataclass(slots=True)
 class _ScaleArrays:
-    """One scale over all rows. ``den`` and ``scored`` may be scalars (same for every row)."""
+    """One scale over all rows: row ``i`` scores ``num[i] / den_i`` (an exact fraction).
+
+    ``den`` is one denominator for every row (an int) or one per row (an array); ``sparse``,
+    when given, overrides an int ``den`` on its rows. ``scored`` may be ``None`` (every row
+    scored).
+    """
 
     status: I8
-    num: npt.NDArray[np.signedinteger[Any]]
+    num: SInt
     den: I64 | int
     scored: Bool | None  # None: every row scored
     prorated: Bool | None  # None: no row prorated
-    rounded: npt.NDArray[np.signedinteger[Any]]
+    rounded: SInt
     band: I8 | None = None  # None: no band on any row
     positive: I8 | None = None  # None: positive is None on every row
     t: F64 | None = None
+    sparse: _Sparse | None = None
 
     def scored_mask(self, n: int) -> Bool:
         return np.ones(n, dtype=np.bool_) if self.scored is None else self.scored
+
+    def dense_den(self, n: int) -> I64 | int:
+        """``den`` with the sparse rows applied: an int when every row shares it."""
+        if self.sparse is None:
+            return self.den
+        out = np.full(n, self.den, dtype=np.int64)
+        out[self.sparse.rows] = self.sparse.den
+        return out
 
     def values(self) -> F64:
         """``num / den`` as floats (each a correctly rounded division, as in Python)."""
@@ -535,76 +685,108 @@ class _ScaleArrays:
         else:
             rows = np.flatnonzero(self.den != 1)
             out[rows] = self.num[rows] / self.den[rows]
+        if self.sparse is not None:
+            rows = self.sparse.rows
+            out[rows] = self.num[rows] / self.sparse.den
         if self.scored is not None:
-            out[~self.scored] = np.nan
+            np.putmask(out, ~self.scored, np.nan)
         return out
 
 
 def _item_scale(
     kernel: _ScaleKernel,
-    acc: npt.NDArray[np.signedinteger[Any]],
-    count: I16 | None,
-    form_missing: I16 | None,
+    acc: SInt,
+    count: SInt | None,
+    form_missing: SInt | None,
     n: int,
 ) -> _ScaleArrays:
-    """Apply the missing-data rule to a scale's keyed sum (see scoring.score)."""
+    """Apply the missing-data rule to a scale's keyed sum (see scoring.score).
+
+    Proration touches only the rows with a missing item: their numerator becomes
+    :math:`s \\cdot n` and their denominator the :math:`k` answered items (a
+    :class:`_Sparse` override), while every complete row keeps :math:`s / 1` (or
+    :math:`s / n` for a mean) on the whole-array path.
+    """
     scale = kernel.plan
     size = len(scale.items)
-    status = np.zeros(n, dtype=np.int8)
-    if count is None:
+    common = size if scale.mean else 1
+    partial = None if count is None or scale.rule != "prorate" else count > 0
+    # (nonzero on a bool array is much faster than on int8)
+    rows = None if partial is None else np.flatnonzero(partial)
+    if count is None or (rows is not None and rows.size == 0):
         # Every item answered: a prorated sum is sum * n / n, i.e. the plain sum.
-        return _finish_counts(scale, acc, size if scale.mean else 1, status, prorated=None, n=n)
-    num: npt.NDArray[np.signedinteger[Any]] = acc
-    den: I64 | int
+        status = np.zeros(n, dtype=np.int8)
+        return _finish_counts(scale, acc, common, status, prorated=None, n=n)
+    num: SInt = acc
     prorated: Bool | None = None
+    sparse: _Sparse | None = None
     if scale.rule == "complete":
-        status[count > 0] = _UNSCORABLE
-        den = size if scale.mean else 1
-    elif scale.rule == "prorate":
-        status[count > scale.max_missing] = _UNSCORABLE
-        prorated = (count > 0) & (status == _SCORED)
-        answered = np.maximum(size - count, 1).astype(np.int64)
-        if scale.mean:
-            num, den = acc.astype(np.int64), answered
-        else:
+        status = np.greater(count, 0).view(np.int8)  # 1 = _UNSCORABLE, 0 = _SCORED
+    elif partial is not None and rows is not None:  # prorate
+        over = np.greater(count, scale.max_missing)
+        status = over.view(np.int8)  # 1 = _UNSCORABLE, 0 = _SCORED
+        prorated = partial & ~over
+        answered = count[rows].astype(np.int64)
+        np.subtract(size, answered, out=answered)
+        np.maximum(answered, 1, out=answered)
+        sparse = _Sparse(rows=rows, den=answered)
+        if not scale.mean:
             # sum x n / k on rows with missing items; the same sum / 1 elsewhere (n / n = 1).
-            num = acc.astype(np.int64)
-            partial = count > 0
-            np.multiply(num, size, out=num, where=partial)
-            den = np.where(partial, answered, 1)
+            num = acc.astype(kernel.prorate_dtype)
+            num[rows] *= size
     else:
         blanks = form_missing if scale.blanks_in_form and form_missing is not None else count
+        status = np.zeros(n, dtype=np.int8)
         status[blanks > scale.max_missing] = _INVALID
-        den = size if scale.mean else 1
-    return _finish_counts(scale, num, den, status, prorated=prorated, n=n)
+    return _finish_counts(scale, num, common, status, prorated=prorated, n=n, sparse=sparse)
 
 
 def _finish_counts(
     scale: ScalePlan,
-    num: npt.NDArray[np.signedinteger[Any]],
+    num: SInt,
     den: I64 | int,
     status: I8,
     *,
     prorated: Bool | None,
     n: int,
+    sparse: _Sparse | None = None,
 ) -> _ScaleArrays:
     scored = None if not status.any() else status == _SCORED
-    rounded = _round(num, den, scale.decimals)
+    rounded = _round(num, den, scale.decimals, sparse)
     return _ScaleArrays(
-        status=status, num=num, den=den, scored=scored, prorated=prorated, rounded=rounded
+        status=status,
+        num=num,
+        den=den,
+        scored=scored,
+        prorated=prorated,
+        rounded=rounded,
+        sparse=sparse,
     )
 
 
-def _round(
-    num: npt.NDArray[np.signedinteger[Any]], den: I64 | int, decimals: int
-) -> npt.NDArray[np.signedinteger[Any]]:
+def _round(num: SInt, den: I64 | int, decimals: int, sparse: _Sparse | None = None) -> SInt:
     """Half-up rounding in integer units of ``10**-decimals``, exactly.
 
     .. math:: r = \\left\\lfloor \\frac{2 n 10^{d} + q}{2 q} \\right\\rfloor
 
-    (the same formula as :func:`scoring._rounding.round_half_up_scaled`).
+    (the same formula as :func:`scoring._rounding.round_half_up_scaled`). With ``sparse``,
+    the rows it lists use its denominators. For :math:`q \\ge 1` and ``decimals == 0``,
+    :math:`|r| \\le |n|` (:math:`r = n` for :math:`q = 1`; for :math:`q \\ge 2`,
+    :math:`|n/q| + 1/2 \\le |n|` when :math:`n \\ne 0`), so the result keeps ``num``'s type.
     """
     unit = 10**decimals
+    if sparse is not None and isinstance(den, int):
+        base = _round(num, den, decimals)
+        # In place, without temporaries: floor(floor(a / q) / 2) = floor(a / 2q) for q > 0.
+        fixed = num[sparse.rows].astype(np.int64)
+        fixed *= 2 * unit
+        fixed += sparse.den
+        fixed //= sparse.den
+        fixed //= 2
+        if base is num:  # q = 1 elsewhere and d = 0: |r| <= |n| on the sparse rows, it fits
+            base = num.copy()
+        base[sparse.rows] = fixed
+        return base
     if isinstance(den, int):
         if den == 1 and unit == 1:
             return num
@@ -630,15 +812,16 @@ def _composite(scale: ScalePlan, parts: Sequence[_ScaleArrays], n: int) -> _Scal
     status = np.zeros(n, dtype=np.int8)
     for part in parts:
         status = np.maximum(status, part.status)  # invalid (2) > unscorable (1) > scored (0)
-    num: npt.NDArray[np.signedinteger[Any]] = parts[0].num.astype(np.int64)
-    den: I64 | int = parts[0].den
+    num: SInt = parts[0].num.astype(np.int64)
+    den: I64 | int = parts[0].dense_den(n)
     for part in parts[1:]:
-        if isinstance(den, int) and isinstance(part.den, int) and den == part.den == 1:
+        part_den = part.dense_den(n)
+        if isinstance(den, int) and isinstance(part_den, int) and den == part_den == 1:
             num = num + part.num
             continue
         part_num = part.num.astype(np.int64)
-        num = num * part.den + part_num * den
-        den = np.asarray(den, dtype=np.int64) * part.den
+        num = num * part_den + part_num * den
+        den = np.asarray(den, dtype=np.int64) * part_den
         common = np.gcd(num, den)
         num = num // common
         den = den // common
@@ -703,7 +886,7 @@ def _normed(norms: NormPlan, arrays: _ScaleArrays, groups: I64 | None, n: int) -
     if rows.size == 0:
         return
     num = arrays.num.astype(np.int64)[rows]
-    den = np.broadcast_to(np.asarray(arrays.den, dtype=np.int64), (n,))[rows]
+    den = np.broadcast_to(np.asarray(arrays.dense_den(n), dtype=np.int64), (n,))[rows]
     common = np.gcd(num, den)
     num, den = num // common, den // common
     group = groups[rows]
@@ -861,7 +1044,9 @@ def score_batch(
     band boundaries the rounded score has crossed; with more, a lookup table. Scale sums are
     column-wise integer additions (int8 accumulators where the range allows), in cache-sized
     row blocks when the scales read more columns than the matrix has. Validation is a few
-    whole-matrix passes (for the all-answered int8 matrix: one ``min``/``max``).
+    whole-matrix passes (for the all-answered int8 matrix: one ``min``/``max``; for a float
+    matrix, the cast, the NaN test and the exact round trip on each cache-sized row block).
+    Proration divides only the rows with a missing item; the others keep :math:`q = 1`.
     """
     bp = _compile(instrument)
     plan = bp.plan
@@ -869,11 +1054,14 @@ def score_batch(
     n = int(values.shape[0])
     groups = _norm_groups(bp, context, n)
     missing_matrix: Bool | None = None
-    form_missing: I16 | None = None
+    form_missing: SInt | None = None
     if mask is not None:
-        missing_matrix = mask if bp.all_scored else mask[:, bp.scored_cols]
-        if missing_matrix is mask and not mask_owned:
-            missing_matrix = mask.copy()  # never freeze the caller's array
+        if bp.scored_slice is None:
+            missing_matrix = mask[:, bp.scored_cols]  # a copy
+        else:
+            missing_matrix = mask[:, bp.scored_slice]  # a view, no copy
+            if not mask_owned:
+                missing_matrix = missing_matrix.copy()  # never freeze the caller's array
     sums = _sums(bp, _keyed(bp, values, mask), mask, n)
     if missing_matrix is not None:
         form_missing = next(
@@ -941,6 +1129,9 @@ def score_batch(
 
     flag_rules = tuple(Flag(code=r.code, severity=r.severity, item_id=r.item) for r in plan.flags)
     flag_hits = tuple(env.holds(rule.when) for rule in plan.flags)
+    # The answer matrix and the scale sums are no longer needed: release them before the
+    # float outputs are allocated (a lower peak means fewer fresh pages to fault in).
+    del env, values, sums
     by_code: dict[str, Bool] = {}
     for flag, hits in zip(flag_rules, flag_hits, strict=True):
         by_code[flag.code] = hits if flag.code not in by_code else by_code[flag.code] | hits
@@ -951,7 +1142,7 @@ def score_batch(
         answered: I16 = _const(np.int16(n_scored), n)
         missing_matrix = np.broadcast_to(np.False_, (n, n_scored))
     else:
-        answered = n_scored - form_missing
+        answered = np.subtract(n_scored, form_missing, dtype=np.int16)
     nan: F64 = _const(np.float64(np.nan), n)
     result = BatchResult(
         instrument_id=plan.instrument_id,
