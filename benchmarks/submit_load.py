@@ -373,6 +373,19 @@ def peak_rss_mb(pid: int) -> float:
     return total / 1024
 
 
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) of the server and its worker processes so far."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for p in process_tree(pid):
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / ticks  # utime, stime
+    return total
+
+
 def pin(pid: int, cpus: set[int]) -> None:
     for p in process_tree(pid):
         with contextlib.suppress(OSError):  # a worker that has just exited
@@ -486,6 +499,7 @@ def main(argv: list[str] | None = None) -> int:
                     ],
                     stdout=subprocess.DEVNULL,
                 )
+            cpu_before, wall_before = cpu_seconds(server.pid), time.monotonic()
             load = run_client(
                 {
                     **base,
@@ -497,6 +511,7 @@ def main(argv: list[str] | None = None) -> int:
                 folder,
                 1 if pinned else None,
             )
+            server_cpu = (cpu_seconds(server.pid) - cpu_before) / (time.monotonic() - wall_before)
             rss = peak_rss_mb(server.pid)
             if spy is not None:
                 spy.wait()
@@ -536,6 +551,10 @@ def main(argv: list[str] | None = None) -> int:
             f"p99 {percentile(values, 0.99) * 1000:7.1f} ms  "
             f"max {max(values, default=0) * 1000:7.1f} ms"
         )
+    log(
+        f"server CPU        {server_cpu * 100:.0f} % of one core during the load "
+        f"({server_cpu / rate * 1000 if rate else float('nan'):.1f} ms CPU per submission)"
+    )
     log(f"statuses          {dict(sorted(load['statuses'].items()))}")
     log(f"retries           {load['retries']}")
     exhausted = load["students_exhausted"]
