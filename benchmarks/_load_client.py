@@ -2,7 +2,9 @@
 
 Run by ``submit_load.py`` as a separate process (``python _load_client.py JOB.json OUT.json``):
 the job names the server, the phase (``ceiling`` or ``submit``), the number of connections,
-the duration and, for ``submit``, the students (access code, answers, expected tier). Results
+the duration, an optional pace (``rate``: flows per second started on schedule by whichever
+connection is free, else as fast as the connections go) and, for ``submit``, the students
+(access code, answers, expected tier). Results
 (per-request latencies, outcomes per student, retry counts) go to ``OUT.json``.
 
 A minimal HTTP/1.1 client on asyncio streams (uvloop when installed) instead of httpx: the
@@ -205,11 +207,20 @@ async def run(job: dict[str, Any]) -> dict[str, Any]:
     seconds, drain_s = job["seconds"], job.get("drain_seconds", 30.0)
     done_flows = 0
 
-    async def connection_loop(stop_at: float, drain: float) -> None:
-        nonlocal done_flows
+    rate = float(job.get("rate") or 0)  # flows per second for the whole client; 0: unpaced
+    slots = 0
+
+    async def connection_loop(first: float, stop_at: float, drain: float) -> None:
+        nonlocal done_flows, slots
         conn = Connection(job["host"], job["port"])
         try:
             while time.monotonic() < stop_at:
+                if rate:  # open loop: flow i starts at first + i / rate, whoever is free
+                    due = first + slots / rate
+                    slots += 1
+                    if due >= stop_at:
+                        return
+                    await asyncio.sleep(max(0.0, due - time.monotonic()))
                 if job["phase"] == "ceiling":
                     await ceiling_flow(conn, stats, drain)
                 else:
@@ -226,15 +237,15 @@ async def run(job: dict[str, Any]) -> dict[str, Any]:
         start = time.monotonic()
         await asyncio.gather(
             *(
-                connection_loop(start + warmup, start + warmup + drain_s)
+                connection_loop(start, start + warmup, start + warmup + drain_s)
                 for _ in range(job["connections"])
             )
         )
-        stats, done_flows = Stats(outcomes=stats.outcomes), 0  # every outcome is checked
+        stats, done_flows, slots = Stats(outcomes=stats.outcomes), 0, 0  # every outcome is checked
     begin = time.monotonic()
     await asyncio.gather(
         *(
-            connection_loop(begin + seconds, begin + seconds + drain_s)
+            connection_loop(begin, begin + seconds, begin + seconds + drain_s)
             for _ in range(job["connections"])
         )
     )

@@ -386,6 +386,25 @@ def cpu_seconds(pid: int) -> float:
     return total
 
 
+def postgres_cpu_seconds() -> float | None:
+    """CPU time of the PostgreSQL server processes on this machine (``None`` when there are
+    none to read: a remote server)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total, found = 0.0, False
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            if (entry / "comm").read_text().strip() != "postgres":
+                continue
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        found = True
+        total += (int(fields[11]) + int(fields[12])) / ticks
+    return total if found else None
+
+
 def pin(pid: int, cpus: set[int]) -> None:
     for p in process_tree(pid):
         with contextlib.suppress(OSError):  # a worker that has just exited
@@ -432,6 +451,13 @@ def main(argv: list[str] | None = None) -> int:
             "RUNXIN_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
         ),
     )
+    parser.add_argument(
+        "--half-rate-seconds",
+        type=float,
+        default=None,
+        help="then pace the load at half the rate reached, for the latency goal "
+        "(default: --seconds; 0: skip)",
+    )
     parser.add_argument("--capacity-out", default=None, help="write the measured rate (JSON)")
     parser.add_argument("--seed", type=int, default=18)
     parser.add_argument(
@@ -443,7 +469,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.seconds <= 0 or args.connections < 1 or args.workers < 1:
         parser.error("--seconds must be positive, --connections and --workers at least 1")
-    students = args.students or max(500, int((args.seconds + args.warmup) * 1500))
+    if args.half_rate_seconds is None:
+        args.half_rate_seconds = args.seconds
+    students = args.students or max(1000, int((args.seconds + args.warmup) * 3000))
     ceiling_seconds = args.ceiling_seconds or min(args.seconds, 5.0)
     pinned = args.workers == 1 and (os.cpu_count() or 1) >= 2
 
@@ -499,19 +527,42 @@ def main(argv: list[str] | None = None) -> int:
                     ],
                     stdout=subprocess.DEVNULL,
                 )
+            half = len(plan) // 2  # the paced phase gets students of its own
             cpu_before, wall_before = cpu_seconds(server.pid), time.monotonic()
+            pg_before = postgres_cpu_seconds() if args.db == "postgresql" else None
             load = run_client(
                 {
                     **base,
                     "phase": "submit",
                     "seconds": args.seconds,
                     "warmup_seconds": args.warmup,
-                    "students": plan,
+                    "students": plan[:half],
                 },
                 folder,
                 1 if pinned else None,
             )
-            server_cpu = (cpu_seconds(server.pid) - cpu_before) / (time.monotonic() - wall_before)
+            window = time.monotonic() - wall_before
+            server_cpu = (cpu_seconds(server.pid) - cpu_before) / window
+            pg_after = postgres_cpu_seconds() if pg_before is not None else None
+            db_cpu = None if pg_after is None else (pg_after - (pg_before or 0.0)) / window
+            reached = load["statuses"].get("submit 201", 0) / load["elapsed_s"]
+            paced = None
+            if args.half_rate_seconds > 0 and reached > 0:
+                log(
+                    f"paced: {reached / 2:.1f} submissions/s (half the rate reached) for "
+                    f"{args.half_rate_seconds:.0f} s"
+                )
+                paced = run_client(
+                    {
+                        **base,
+                        "phase": "submit",
+                        "seconds": args.half_rate_seconds,
+                        "rate": reached / 2,
+                        "students": plan[half:],
+                    },
+                    folder,
+                    1 if pinned else None,
+                )
             rss = peak_rss_mb(server.pid)
             if spy is not None:
                 spy.wait()
@@ -522,15 +573,14 @@ def main(argv: list[str] | None = None) -> int:
                     server.wait(timeout=20)
                 except subprocess.TimeoutExpired:
                     server.kill()
-        accepted = {o["session_id"]: o["tier"] for o in load["outcomes"] if o["status"] == 201}
-        tried = {o["session_id"] for o in load["outcomes"] if "session_id" in o}
+        outcomes = load["outcomes"] + (paced["outcomes"] if paced else [])
+        accepted = {o["session_id"]: o["tier"] for o in outcomes if o["status"] == 201}
+        tried = {o["session_id"] for o in outcomes if "session_id" in o}
         checked = asyncio.run(check_database(url, accepted, tried))
         drop_database(url, args.postgres_url)
 
     ceiling_flows = ceiling["flows"] / ceiling["elapsed_s"]
-    measured = [
-        o for o in load["outcomes"] if o["status"] == 201
-    ]  # every accepted one, warm-up included, is checked; the rate counts the measured window
+    measured = [o for o in outcomes if o["status"] == 201]  # all checked; the rate: the window
     submitted_in_window = load["statuses"].get("submit 201", 0)
     rate = submitted_in_window / load["elapsed_s"]
     latencies = [x for kind in ("start", "save", "submit") for x in load["latencies"].get(kind, [])]
@@ -555,12 +605,29 @@ def main(argv: list[str] | None = None) -> int:
         f"server CPU        {server_cpu * 100:.0f} % of one core during the load "
         f"({server_cpu / rate * 1000 if rate else float('nan'):.1f} ms CPU per submission)"
     )
+    if paced is not None:
+        paced_latencies = [
+            x for kind in ("start", "save", "submit") for x in paced["latencies"].get(kind, [])
+        ]
+        log(
+            f"at half the rate  {paced['statuses'].get('submit 201', 0) / paced['elapsed_s']:.1f}"
+            f" submissions/s: p50 {percentile(paced_latencies, 0.5) * 1000:.1f} ms, "
+            f"p99 {percentile(paced_latencies, 0.99) * 1000:.1f} ms (every request of the flow)"
+        )
+        log(f"paced statuses    {dict(sorted(paced['statuses'].items()))}")
+    db_per_core = None
+    if db_cpu:
+        db_per_core = rate / db_cpu
+        log(
+            f"PostgreSQL CPU    {db_cpu * 100:.0f} % of one core during the load "
+            f"({db_per_core:,.0f} submissions/s per database core)"
+        )
     log(f"statuses          {dict(sorted(load['statuses'].items()))}")
     log(f"retries           {load['retries']}")
     exhausted = load["students_exhausted"]
     log(f"students left     {'none (seed more with --students)' if exhausted else 'some'}")
     log(f"database check    {checked}")
-    log(f"accepted total    {len(measured)} (warm-up included)")
+    log(f"accepted total    {len(measured)} (warm-up and paced phase included)")
     ratio = rate / ceiling_flows if ceiling_flows else float("nan")
     lost = checked["lost"] + checked["half_written"] + checked["wrong_tier"]
     lost += checked["missing_case"] + checked["unexpected_case"]
@@ -569,6 +636,12 @@ def main(argv: list[str] | None = None) -> int:
             json.dumps(
                 {
                     "submissions_per_s_per_node": round(rate, 1),
+                    "db_submissions_per_s_per_core": None
+                    if db_per_core is None
+                    else round(db_per_core, 1),
+                    "server_cpu_ms_per_submission": round(server_cpu / rate * 1000, 2)
+                    if rate
+                    else None,
                     "db": args.db,
                     "workers": args.workers,
                     "connections": args.connections,
