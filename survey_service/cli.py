@@ -54,6 +54,17 @@ def _common() -> argparse.ArgumentParser:
     return common
 
 
+def _at_least_one(text: str) -> int:
+    """An argparse type: a whole number of at least 1 (bad usage, exit 2, before any work)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
 def _examples(*lines: str) -> dict[str, Any]:
     """``add_parser`` keywords for a ``--help`` that ends with example command lines."""
     return {
@@ -117,7 +128,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--base-url", default=None, help="public address used in links")
     serve.add_argument(
         "--workers",
-        type=int,
+        type=_at_least_one,
         default=1,
         help="server processes on this machine (one per core; default 1)",
     )
@@ -908,9 +919,6 @@ def _cmd_serve(settings: Settings, host: str, port: int, workers: int = 1) -> in
 
     from survey_service.settings import export_for_workers
 
-    if workers < 1:
-        _err("--workers must be at least 1 / --workers 至少为 1")
-        return 2
     print(
         f"Runxin is serving on http://{host}:{port} with {workers} worker process"
         f"{'es' if workers > 1 else ''}  (OpenAPI: /schema/openapi.json)",
