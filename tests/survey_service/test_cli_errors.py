@@ -132,8 +132,6 @@ def test_many_warnings_are_summarised_after_a_few(capsys: pytest.CaptureFixture[
 
 
 def test_serve_refuses_zero_workers_before_any_work() -> None:
-    from svc_support import runxin_here
-
     result = runxin_here("serve", "--workers", "0", "--database-url", "sqlite:////nonexistent/x.db")
     assert result.returncode == 2
     assert "--workers: must be at least 1, got 0" in result.stderr
