@@ -12,7 +12,12 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
-from survey_service.db._request_tx import RequestTransactions, inline_connect
+from survey_service.db._request_tx import (
+    BUSY_TIMEOUT_S,
+    RequestTransactions,
+    begin_immediate_yielding,
+    inline_connect,
+)
 from survey_service.settings import database_urls
 
 __all__ = [
@@ -29,7 +34,12 @@ READ_ONLY = "runxin_read_only"
 
 
 def create_engine(
-    database_url: str, *, inline: bool = False, sqlite_synchronous: str = "full", **kwargs: Any
+    database_url: str,
+    *,
+    inline: bool = False,
+    sqlite_synchronous: str = "full",
+    inline_busy_timeout_s: float = BUSY_TIMEOUT_S,
+    **kwargs: Any,
 ) -> AsyncEngine:
     """Create the async engine for ``database_url``.
 
@@ -37,7 +47,8 @@ def create_engine(
     transaction opened with ``BEGIN IMMEDIATE`` so that concurrent writers queue instead of
     failing half-way with "database is locked". ``inline`` (SQLite, request transactions only):
     statements run on the event loop's thread and the busy timeout is 0 — the caller retries
-    ``BEGIN IMMEDIATE`` itself (:class:`RequestTransactions`). ``sqlite_synchronous``: SQLite's
+    ``BEGIN IMMEDIATE`` without blocking, for up to ``inline_busy_timeout_s``
+    (:func:`begin_immediate_yielding`). ``sqlite_synchronous``: SQLite's
     ``PRAGMA synchronous`` (``full``: every commit synced to disk; ``normal``: at checkpoints;
     see ``Settings.sqlite_synchronous``).
     """
@@ -65,6 +76,8 @@ def create_engine(
             # wait for, or hold up, a writer.
             if conn.get_execution_options().get(READ_ONLY):
                 conn.exec_driver_sql("BEGIN DEFERRED")
+            elif inline:
+                begin_immediate_yielding(conn, inline_busy_timeout_s)
             else:
                 conn.exec_driver_sql("BEGIN IMMEDIATE")
 

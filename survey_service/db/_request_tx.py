@@ -16,8 +16,9 @@ about twenty). Request transactions on SQLite therefore:
   Hence the connection has no busy timeout and ``BEGIN IMMEDIATE`` is the only statement that
   can meet a lock (WAL: readers never block, and the writer holds the lock until commit); when
   another process or another connection of this one (the worker, the CLI, a short session of
-  its own) holds it, the request sleeps asynchronously and tries again until ``busy_timeout_s``,
-  and then fails like a busy timeout does.
+  its own, such as the audit of a refused request) holds it, the request sleeps asynchronously
+  and tries again (:func:`begin_immediate_yielding`), and after ``BUSY_TIMEOUT_S`` fails like
+  a busy timeout does. The transaction begins with its first statement, as elsewhere.
 
 Everything else (sign-in sessions, the workers, the CLI) keeps the app's threaded engine, which
 waits in SQLite's busy handler on a thread of its own.
@@ -36,7 +37,17 @@ import aiosqlite
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-__all__ = ["InlineConnection", "RequestTransactions", "inline_connect"]
+try:  # SQLAlchemy 2.1
+    from sqlalchemy.util import await_
+except ImportError:  # pragma: no cover - SQLAlchemy 2.0
+    from sqlalchemy.util import await_only as await_
+
+__all__ = [
+    "InlineConnection",
+    "RequestTransactions",
+    "begin_immediate_yielding",
+    "inline_connect",
+]
 
 #: How long a request waits for another writer's lock before it fails (as the busy timeout).
 BUSY_TIMEOUT_S = 30.0
@@ -79,6 +90,27 @@ def inline_connect(database: str, *, iter_chunk_size: int = 64, **kwargs: Any) -
     return InlineConnection(partial(sqlite3.connect, database, **kwargs), iter_chunk_size)
 
 
+def begin_immediate_yielding(conn: Any, busy_timeout_s: float = BUSY_TIMEOUT_S) -> None:
+    """``BEGIN IMMEDIATE`` on an inline connection (no busy timeout), retried while another
+    connection holds the write lock: between tries the event loop runs on (``await_`` of an
+    ``asyncio.sleep`` from SQLAlchemy's greenlet), so the holder — another request's session
+    of this process, the worker, the CLI — can finish. Called from the engine's ``begin``
+    event. Fails like a busy timeout after ``busy_timeout_s`` of waiting (the sleeps add up to
+    it: no clock is read)."""
+    waited, delay = 0.0, 0.0005
+    while True:
+        try:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        except OperationalError as exc:
+            if not _is_locked(exc) or waited + delay > busy_timeout_s:
+                raise
+            await_(asyncio.sleep(delay))
+            waited += delay
+            delay = min(delay * 2, 0.02)
+            continue
+        return
+
+
 def _is_locked(exc: OperationalError) -> bool:
     return "database is locked" in str(exc.orig) or "database is busy" in str(exc.orig)
 
@@ -87,9 +119,9 @@ class RequestTransactions:
     """Opens the request's transaction: ``async with txs.begin() as db: ...`` commits when the
     block ends and rolls back when it raises.
 
-    ``gated``: SQLite's gate and the retried ``BEGIN IMMEDIATE`` (see the module docstring);
-    ``sessions`` is then a factory of an engine built with :func:`inline_connect` and no busy
-    timeout.
+    ``gated``: SQLite's gate (see the module docstring); ``sessions`` is then a factory of an
+    engine built with ``create_engine(..., inline=True)``: inline connections, no busy
+    timeout, ``BEGIN IMMEDIATE`` retried without blocking.
     """
 
     def __init__(
@@ -98,12 +130,10 @@ class RequestTransactions:
         *,
         gated: bool,
         engine: AsyncEngine | None = None,
-        busy_timeout_s: float = BUSY_TIMEOUT_S,
     ) -> None:
         self._sessions = sessions
         self._gate = asyncio.Lock() if gated else None
         self._engine = engine
-        self._busy_timeout_s = busy_timeout_s
 
     @asynccontextmanager
     async def begin(self) -> AsyncIterator[AsyncSession]:
@@ -111,36 +141,11 @@ class RequestTransactions:
             async with self._sessions() as session, session.begin():
                 yield session
             return
-        async with self._gate:
-            session = await self._begin_immediate()
-            try:
-                yield session
-                await session.commit()
-            except BaseException:
-                await session.rollback()
-                raise
-            finally:
-                await session.close()
-
-    async def _begin_immediate(self) -> AsyncSession:
-        """A session whose ``BEGIN IMMEDIATE`` went through, retried without blocking."""
-        waited, delay = 0.0, 0.0005  # the sleeps add up to the timeout: no clock read
-        while True:
-            session = self._sessions()
-            try:
-                await session.connection()  # autobegins: BEGIN IMMEDIATE (see _engine.py)
-            except OperationalError as exc:
-                await session.close()
-                if not _is_locked(exc) or waited + delay > self._busy_timeout_s:
-                    raise
-                await asyncio.sleep(delay)
-                waited += delay
-                delay = min(delay * 2, 0.02)
-                continue
-            except BaseException:
-                await session.close()
-                raise
-            return session
+        async with self._gate, self._sessions() as session, session.begin():
+            # BEGIN IMMEDIATE comes with the first statement (lazily, as on PostgreSQL: a
+            # request refused before it reads anything holds no lock), through
+            # :func:`begin_immediate_yielding`.
+            yield session
 
     async def dispose(self) -> None:
         """Close the inline engine's connections (the app's own engine is disposed apart)."""

@@ -29,9 +29,7 @@ def _url(tmp_path: Path) -> str:
 
 async def _with_transactions(url: str, body, **kw):  # type: ignore[no-untyped-def]
     engine = create_engine(url)
-    txs = request_transactions(url, engine)
-    if kw:
-        txs._busy_timeout_s = kw["busy_timeout_s"]
+    txs = request_transactions(url, engine, **kw)
     try:
         return await body(txs)
     finally:
@@ -121,7 +119,7 @@ def test_a_lock_held_past_the_timeout_fails_and_writes_nothing(tmp_path: Path) -
         async with txs.begin() as db:  # the gate was released
             await db.execute(text("INSERT INTO t VALUES (2)"))
 
-    asyncio.run(_with_transactions(url, body, busy_timeout_s=0.05))
+    asyncio.run(_with_transactions(url, body, inline_busy_timeout_s=0.05))
     other.close()
     with sqlite3.connect(tmp_path / "tx.db") as conn:
         assert conn.execute("SELECT n FROM t").fetchall() == [(2,)]
@@ -174,3 +172,24 @@ def test_the_default_is_full_and_a_bad_level_is_refused() -> None:
         SettingsError, match="RUNXIN_SQLITE_SYNCHRONOUS must be one of full, normal"
     ):
         Settings.from_env({"RUNXIN_SQLITE_SYNCHRONOUS": "off"})
+
+
+def test_a_request_that_has_not_run_a_statement_holds_no_lock(tmp_path: Path) -> None:
+    """A request refused before it reads anything (a bad CSRF token) is audited in a session of
+    its own while the request's transaction is still open: that session must not wait for the
+    request's lock (it would wait out the busy timeout: the request cannot end meanwhile)."""
+    url = _url(tmp_path)
+
+    async def body(txs):  # type: ignore[no-untyped-def]
+        apart = create_engine(url, inline_busy_timeout_s=0.05)
+        try:
+            async with txs.begin() as db:
+                async with apart.begin() as conn:  # BEGIN IMMEDIATE on another connection
+                    await conn.execute(text("INSERT INTO t VALUES (7)"))
+                await db.execute(text("INSERT INTO t VALUES (8)"))
+        finally:
+            await apart.dispose()
+
+    asyncio.run(_with_transactions(url, body, inline_busy_timeout_s=1.0))
+    with sqlite3.connect(tmp_path / "tx.db") as conn:
+        assert sorted(conn.execute("SELECT n FROM t").fetchall()) == [(7,), (8,)]
