@@ -149,11 +149,14 @@ async def _pg_admin(url: str, statement: str) -> None:
         await engine.dispose()
 
 
-def make_database(kind: str, pg_url: str, folder: str) -> str:
+def make_database(kind: str, pg_url: str, folder: str, template: str | None = None) -> str:
+    """A fresh database; on PostgreSQL a copy of ``template`` (an already migrated database)
+    when given."""
     if kind == "sqlite":
         return f"sqlite:///{folder}/load.db"
     name = f"runxin_load_{uuid.uuid4().hex[:10]}"
-    asyncio.run(_pg_admin(pg_url, f'CREATE DATABASE "{name}"'))
+    copy = f' TEMPLATE "{template}"' if template else ""
+    asyncio.run(_pg_admin(pg_url, f'CREATE DATABASE "{name}"{copy}'))
     return pg_url.rsplit("/", 1)[0] + "/" + name
 
 
@@ -458,6 +461,12 @@ def main(argv: list[str] | None = None) -> int:
         help="then pace the load at half the rate reached, for the latency goal "
         "(default: --seconds; 0: skip)",
     )
+    parser.add_argument(
+        "--pg-template",
+        default=None,
+        metavar="NAME",
+        help="PostgreSQL: copy this migrated database instead of migrating a new one (tests)",
+    )
     parser.add_argument("--capacity-out", default=None, help="write the measured rate (JSON)")
     parser.add_argument("--seed", type=int, default=18)
     parser.add_argument(
@@ -476,12 +485,14 @@ def main(argv: list[str] | None = None) -> int:
     pinned = args.workers == 1 and (os.cpu_count() or 1) >= 2
 
     with tempfile.TemporaryDirectory(prefix="runxin-load-") as folder:
-        url = make_database(args.db, args.postgres_url, folder)
+        template = args.pg_template if args.db == "postgresql" else None
+        url = make_database(args.db, args.postgres_url, folder, template)
         server = None
         try:
             settings = Settings(database_url=url, secret_key=SECRET)
             t = time.perf_counter()
-            upgrade(url)
+            if template is None:
+                upgrade(url)
             school_code, codes = asyncio.run(seed(settings, students, datetime.now(UTC)))
             log(f"seeded {students} students on {args.db} in {time.perf_counter() - t:.1f} s")
             rt = load_runtime(settings)
@@ -502,7 +513,12 @@ def main(argv: list[str] | None = None) -> int:
             base = {"host": "127.0.0.1", "port": port, "connections": args.connections}
             log(f"ceiling: GET /healthz x3 per flow, {ceiling_seconds:.0f} s")
             ceiling = run_client(
-                {**base, "phase": "ceiling", "seconds": ceiling_seconds, "warmup_seconds": 1.0},
+                {
+                    **base,
+                    "phase": "ceiling",
+                    "seconds": ceiling_seconds,
+                    "warmup_seconds": min(1.0, ceiling_seconds),
+                },
                 folder,
                 1 if pinned else None,
             )

@@ -22,10 +22,13 @@ LAST_LINE = re.compile(
 
 @pytest.mark.parametrize("db", ["sqlite", "postgresql"])
 def test_the_load_benchmark_runs_and_the_database_holds_every_accepted_submission(
-    db: str, tmp_path: Path
+    db: str, tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:
-    if db == "postgresql" and not _pg_available():
-        pytest.skip(f"PostgreSQL not reachable at {pg_url()}")
+    template: str | None = None
+    if db == "postgresql":
+        if not _pg_available():
+            pytest.skip(f"PostgreSQL not reachable at {pg_url()}")
+        template = request.getfixturevalue("pg_template")  # migrated once per session
     capacity = tmp_path / "capacity.json"
     run = subprocess.run(
         [
@@ -43,6 +46,9 @@ def test_the_load_benchmark_runs_and_the_database_holds_every_accepted_submissio
             "0.5",
             "--warmup",
             "0.2",
+            "--half-rate-seconds",
+            "0.5",
+            *(["--pg-template", template] if template else []),
             "--postgres-url",
             pg_url(),
             "--capacity-out",
