@@ -20,14 +20,30 @@ Rows carry a case notice or, for ``campaign.reminder``, a campaign reminder to a
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import random
 import uuid
+from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
+from typing import Any, NamedTuple
 
 import httpx
 import msgspec
-from sqlalchemy import ColumnElement, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Float,
+    Integer,
+    TextClause,
+    Uuid,
+    bindparam,
+    insert,
+    or_,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from survey_service.cases.events import case_event
@@ -51,6 +67,7 @@ from triage.channels import (
     REMINDER_EVENT,
     ChannelConfig,
     ChannelDelivery,
+    ChannelNotifier,
     ContentError,
     InAppMessage,
     InAppNotice,
@@ -60,6 +77,53 @@ from triage.channels import (
     build_notifier,
     content_from_payload,
     next_channel,
+)
+
+
+class _Claim(NamedTuple):
+    """What a claim returns of each row: everything a delivery needs, and the due order."""
+
+    id: uuid.UUID
+    case_id: uuid.UUID | None
+    school_id: uuid.UUID
+    delivery_id: str
+    event: str
+    channel: str
+    recipient_role: str
+    recipient_user_id: uuid.UUID | None
+    payload: dict[str, Any]
+    next_attempt_at: datetime
+    created_at: datetime
+
+
+_CLAIMED = tuple(getattr(OutboxMessage, name) for name in _Claim._fields)
+
+#: PostgreSQL records a pass's delivered rows in one statement: the rows this worker still
+#: leases are marked delivered and their attempts inserted (the same guard and columns as the
+#: portable path in ``Dispatcher._record_delivered``); returns the ids recorded.
+_PG_RECORD_DELIVERED: TextClause = text(
+    """
+    WITH done AS (
+        UPDATE outbox
+        SET status = 'delivered', delivered_at = :now, attempts = outbox.attempts + 1,
+            last_status_code = v.status_code, last_error = NULL,
+            lease_owner = NULL, lease_expires_at = NULL
+        FROM unnest(:ids, :status_codes, :latencies, :attempt_ids)
+            AS v(id, status_code, latency_ms, attempt_id)
+        WHERE outbox.id = v.id AND outbox.lease_owner = :worker AND outbox.status = 'pending'
+        RETURNING outbox.id, v.status_code, v.latency_ms, v.attempt_id
+    )
+    INSERT INTO delivery_attempts
+        (id, outbox_id, worker, attempted_at, ok, status_code, latency_ms, error)
+    SELECT attempt_id, id, :worker, :now, true, status_code, latency_ms, NULL FROM done
+    RETURNING outbox_id
+    """
+).bindparams(
+    bindparam("ids", type_=ARRAY(Uuid)),
+    bindparam("status_codes", type_=ARRAY(Integer)),
+    bindparam("latencies", type_=ARRAY(Float)),
+    bindparam("attempt_ids", type_=ARRAY(Uuid)),
+    bindparam("now", type_=OutboxMessage.delivered_at.type),
 )
 
 
@@ -87,6 +151,15 @@ class Dispatcher:
 
     ``client`` is the process's one long-lived HTTP client (``runxin worker`` creates and
     closes it; tests may give one a mock transport): the dispatcher never creates its own.
+
+    One pass (:meth:`run_once`) costs a fixed number of statements whatever the batch size:
+    the claim returns everything the deliveries need (one ``UPDATE … RETURNING``), one read
+    session looks up the routes (per school and role, not per row), and the pass is recorded
+    at once: on PostgreSQL one statement marks the delivered rows and inserts their attempts,
+    elsewhere one ``UPDATE`` per status code and one multi-row ``INSERT``. Statements that
+    stand alone run without ``BEGIN``/``COMMIT`` round trips on PostgreSQL. Only failed
+    attempts — rare, and where the retry and escalation rules live — go through the ORM, one
+    row at a time, in a transaction with the rest of the pass.
     """
 
     def __init__(
@@ -103,61 +176,88 @@ class Dispatcher:
         self._settings = settings
         self.worker_id = worker_id or f"dispatcher-{uuid.uuid4().hex[:12]}"
         self._rng = rng or random.Random()  # noqa: S311 - jitter, not security
+        # The last claim filled a whole batch: more rows are probably due, so the next claim
+        # goes straight to the write (no peek first).
+        self._backlog = False
+        # The pass's statements, built once (the clock comes in as bound parameters).
+        now = bindparam("now", type_=OutboxMessage.next_attempt_at.type)
+        self._peek = select(OutboxMessage.id).where(*self._due(now)).limit(1)
+        due = (
+            select(OutboxMessage.id)
+            .where(*self._due(now))
+            .order_by(OutboxMessage.next_attempt_at, OutboxMessage.created_at)
+            .limit(settings.dispatch_batch)
+            .with_for_update(skip_locked=True)
+        )
+        self._claim_stmt = (
+            update(OutboxMessage)
+            .where(OutboxMessage.id.in_(due.scalar_subquery()))
+            .values(lease_owner=self.worker_id, lease_expires_at=bindparam("lease_until"))
+            .returning(*_CLAIMED)
+        )
 
     @staticmethod
-    def _due(now: datetime) -> tuple[ColumnElement[bool], ...]:
+    def _due(now: datetime | ColumnElement[datetime]) -> tuple[ColumnElement[bool], ...]:
         return (
             OutboxMessage.status == "pending",
             OutboxMessage.next_attempt_at <= now,
             or_(OutboxMessage.lease_expires_at.is_(None), OutboxMessage.lease_expires_at < now),
         )
 
+    @contextlib.asynccontextmanager
+    async def _session(self, *, write: bool) -> AsyncIterator[AsyncSession]:
+        """A session for work that is one statement, or only reads: no ``BEGIN``/``COMMIT``
+        round trips on PostgreSQL (autocommit: a statement is atomic by itself). SQLite runs it
+        in a transaction as its engine opens them: ``BEGIN IMMEDIATE`` for a write,
+        ``BEGIN DEFERRED`` (no write lock) for reads."""
+        async with self._sessions() as db:
+            if db.get_bind().dialect.name == "postgresql":
+                await db.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+                yield db
+            elif write:
+                async with db.begin():
+                    yield db
+            else:
+                await db.connection(execution_options={READ_ONLY: True})
+                yield db
+
     async def claim(self, now: datetime) -> list[uuid.UUID]:
         """Lease up to ``dispatch_batch`` due rows to this worker; returns their ids in due
         order."""
-        lease_until = now + timedelta(seconds=self._settings.dispatch_lease_s)
-        due = (
-            select(OutboxMessage.id)
-            .where(*self._due(now))
-            .order_by(OutboxMessage.next_attempt_at, OutboxMessage.created_at)
-            .limit(self._settings.dispatch_batch)
-            .with_for_update(skip_locked=True)
-        )
-        stmt = (
-            update(OutboxMessage)
-            .where(OutboxMessage.id.in_(due.scalar_subquery()))
-            .values(lease_owner=self.worker_id, lease_expires_at=lease_until)
-            .returning(OutboxMessage.id)
-            .execution_options(synchronize_session=False)
-        )
-        async with self._sessions() as db:
+        return [row.id for row in await self._claim(now)]
+
+    async def _claim(self, now: datetime) -> list[_Claim]:
+        """Lease up to ``dispatch_batch`` due rows to this worker, in one ``UPDATE … WHERE id
+        IN (SELECT … FOR UPDATE SKIP LOCKED) RETURNING``; returns the rows in due order."""
+        if not self._backlog:
             # Peek first without a write lock: idle polls of many workers must not queue up
             # behind each other (or behind the submissions) on SQLite's single writer.
-            conn = await db.connection(execution_options={READ_ONLY: True})
-            if await conn.scalar(select(OutboxMessage.id).where(*self._due(now)).limit(1)) is None:
-                return []
-        async with self._sessions() as db, db.begin():
-            claimed = list((await db.scalars(stmt)).all())
-            if not claimed:
-                return []
-            # RETURNING has no order: deliver in due order (escalation steps in ladder order).
-            ordered = (
-                select(OutboxMessage.id)
-                .where(OutboxMessage.id.in_(claimed))
-                .order_by(OutboxMessage.next_attempt_at, OutboxMessage.created_at)
-            )
-            return list((await db.scalars(ordered)).all())
+            async with self._session(write=False) as db:
+                if await db.scalar(self._peek, {"now": now}) is None:
+                    return []
+        lease_until = now + timedelta(seconds=self._settings.dispatch_lease_s)
+        async with self._session(write=True) as db:
+            # Core on the session's connection: the rows come back as plain tuples.
+            conn = await db.connection()
+            result = await conn.execute(self._claim_stmt, {"now": now, "lease_until": lease_until})
+            claimed = [_Claim._make(row) for row in result]
+        self._backlog = len(claimed) >= self._settings.dispatch_batch
+        # RETURNING has no order: deliver in due order (escalation steps in ladder order).
+        claimed.sort(key=lambda r: (r.next_attempt_at, r.created_at))
+        return claimed
 
     async def run_once(self, now: datetime) -> DispatchStats:
         """Claim due rows, deliver them (concurrently, up to ``dispatch_concurrency`` at a
         time) and record every outcome in one transaction; returns what happened."""
         stats = DispatchStats()
-        ids = await self.claim(now)
-        stats.claimed = len(ids)
-        if not ids:
+        rows = await self._claim(now)
+        stats.claimed = len(rows)
+        if not rows:
             return stats
-        jobs = await self._load_all(ids)
+        jobs = await self._load_all(rows)
         gate = asyncio.Semaphore(self._settings.dispatch_concurrency)
+        # One notifier per channel for the pass (the jobs of one route share its configs).
+        notifiers: dict[int, ChannelNotifier] = {}
         # Different cases go out concurrently; one case's notifications go out in due order
         # (the counsellor hears of a case before the school lead hears it was escalated).
         lanes: dict[object, list[_Job]] = {}
@@ -168,7 +268,7 @@ class Dispatcher:
             done = []
             for job in queue:
                 async with gate:
-                    done.append((job.outbox_id, await self._deliver(job, now)))
+                    done.append((job.outbox_id, await self._deliver(job, now, notifiers)))
             return done
 
         outcomes = [
@@ -183,22 +283,14 @@ class Dispatcher:
                 stats.failed += 1
         return stats
 
-    async def _load_all(self, ids: list[uuid.UUID]) -> list[_Job]:
-        """Everything needed to deliver the claimed rows, read in one session (in due order)."""
-        async with self._sessions() as db:
-            rows = {
-                r.id: r
-                for r in (
-                    await db.scalars(select(OutboxMessage).where(OutboxMessage.id.in_(ids)))
-                ).all()
-            }
+    async def _load_all(self, rows: list[_Claim]) -> list[_Job]:
+        """Everything needed to deliver the claimed rows, read in one session (in due order):
+        each school's route for each role once, and the recipients of personal channels."""
+        async with self._session(write=False) as db:
             schools: dict[uuid.UUID, School] = {}
             routes: dict[tuple[uuid.UUID, str], RecipientRoute] = {}
             jobs = []
-            for outbox_id in ids:
-                row = rows.get(outbox_id)
-                if row is None or row.lease_owner != self.worker_id:
-                    continue
+            for row in rows:
                 if row.school_id not in schools:
                     schools[row.school_id] = await db.get_one(School, row.school_id)
                 key = (row.school_id, row.recipient_role)
@@ -207,7 +299,7 @@ class Dispatcher:
                 jobs.append(await self._job(db, row, routes[key]))
             return jobs
 
-    async def _job(self, db: AsyncSession, row: OutboxMessage, route: RecipientRoute) -> _Job:
+    async def _job(self, db: AsyncSession, row: _Claim, route: RecipientRoute) -> _Job:
         config = channel_named(route, row.channel)
         problem = None
         address = None
@@ -238,7 +330,9 @@ class Dispatcher:
             problem=problem,
         )
 
-    async def _deliver(self, job: _Job, now: datetime) -> DeliveryOutcome:
+    async def _deliver(
+        self, job: _Job, now: datetime, notifiers: dict[int, ChannelNotifier] | None = None
+    ) -> DeliveryOutcome:
         if job.problem is not None or job.channel is None:
             return DeliveryOutcome(
                 ok=False,
@@ -262,9 +356,16 @@ class Dispatcher:
                     error=str(exc),
                     latency_ms=0.0,
                 )
-        notifier = build_notifier(
-            config, client=self._client, inapp_sink=functools.partial(self._store_inapp, now=now)
-        )
+        # Keyed by identity: the pass's jobs hold their configs, so no id is reused meanwhile.
+        notifier = None if notifiers is None else notifiers.get(id(config))
+        if notifier is None:
+            notifier = build_notifier(
+                config,
+                client=self._client,
+                inapp_sink=functools.partial(self._store_inapp, now=now),
+            )
+            if notifiers is not None:
+                notifiers[id(config)] = notifier
         delivery = ChannelDelivery(
             delivery_id=job.delivery_id, payload=job.payload, content=content, address=job.address
         )
@@ -291,9 +392,35 @@ class Dispatcher:
     async def _record_all(
         self, outcomes: list[tuple[uuid.UUID, DeliveryOutcome]], now: datetime
     ) -> list[str]:
-        """Record every attempt of one pass in one transaction."""
+        """Record every attempt of one pass at once (one transaction; one statement on
+        PostgreSQL when every attempt succeeded); returns, per outcome, ``delivered``,
+        ``retry``, ``failed`` or ``lost_lease``.
+
+        Delivered rows are recorded in bulk (:meth:`_record_delivered`); failed attempts one
+        by one through the ORM (:meth:`_record`), which decides retry or fail-over.
+        """
+        delivered = [(i, o) for i, o in outcomes if o.ok]
+        failed = [(i, o) for i, o in outcomes if not o.ok]
+        results: dict[uuid.UUID, str] = {}
+        if not failed:  # the usual pass: one statement on PostgreSQL, needing no transaction
+            async with self._session(write=True) as db:
+                recorded = await self._record_delivered(db, delivered, now)
+            return ["delivered" if i in recorded else "lost_lease" for i, _ in outcomes]
         async with self._sessions() as db, db.begin():
-            ids = [outbox_id for outbox_id, _ in outcomes]
+            # Lock the pass's rows in id order before writing any, as one statement: two
+            # recording transactions (ours and a worker that took over an expired lease) then
+            # never wait on each other in a cycle.
+            await db.execute(
+                select(OutboxMessage.id)
+                .where(OutboxMessage.id.in_([i for i, _ in outcomes]))
+                .order_by(OutboxMessage.id)
+                .with_for_update()
+            )
+            if delivered:
+                recorded = await self._record_delivered(db, delivered, now)
+                for outbox_id, _ in delivered:
+                    results[outbox_id] = "delivered" if outbox_id in recorded else "lost_lease"
+            ids = [outbox_id for outbox_id, _ in failed]
             rows = {
                 r.id: r
                 for r in (
@@ -301,14 +428,77 @@ class Dispatcher:
                         select(OutboxMessage)
                         .where(OutboxMessage.id.in_(ids))
                         .order_by(OutboxMessage.id)
-                        .with_for_update()
                     )
                 ).all()
             }
-            return [
-                await self._record(db, rows.get(outbox_id), outcome, now)
-                for outbox_id, outcome in outcomes
-            ]
+            for outbox_id, outcome in failed:
+                results[outbox_id] = await self._record(db, rows.get(outbox_id), outcome, now)
+        return [results[outbox_id] for outbox_id, _ in outcomes]
+
+    async def _record_delivered(
+        self, db: AsyncSession, delivered: list[tuple[uuid.UUID, DeliveryOutcome]], now: datetime
+    ) -> set[uuid.UUID]:
+        """Mark delivered the rows this worker still leases and insert their attempts;
+        returns the ids recorded. A row whose lease another worker has taken over (or that is
+        no longer pending) is left alone, as :meth:`_record` leaves it.
+
+        PostgreSQL does it in one statement (:data:`_PG_RECORD_DELIVERED`); elsewhere one
+        ``UPDATE … RETURNING`` per status code and one multi-row ``INSERT``.
+        """
+        conn = await db.connection()
+        if conn.dialect.name == "postgresql":
+            result = await conn.execute(
+                _PG_RECORD_DELIVERED,
+                {
+                    "ids": [outbox_id for outbox_id, _ in delivered],
+                    "status_codes": [outcome.status_code for _, outcome in delivered],
+                    "latencies": [outcome.latency_ms for _, outcome in delivered],
+                    "attempt_ids": [uuid.uuid4() for _ in delivered],
+                    "worker": self.worker_id,
+                    "now": now,
+                },
+            )
+            return set(result.scalars().all())
+        by_status: dict[int | None, list[uuid.UUID]] = {}
+        for outbox_id, outcome in delivered:
+            by_status.setdefault(outcome.status_code, []).append(outbox_id)
+        recorded: set[uuid.UUID] = set()
+        for status_code, ids in by_status.items():
+            stmt = (
+                update(OutboxMessage)
+                .where(
+                    OutboxMessage.id.in_(ids),
+                    OutboxMessage.lease_owner == self.worker_id,
+                    OutboxMessage.status == "pending",
+                )
+                .values(
+                    status="delivered",
+                    delivered_at=now,
+                    attempts=OutboxMessage.attempts + 1,
+                    last_status_code=status_code,
+                    last_error=None,
+                    lease_owner=None,
+                    lease_expires_at=None,
+                )
+                .returning(OutboxMessage.id)
+            )
+            recorded.update((await conn.execute(stmt)).scalars().all())
+        attempts = [
+            {
+                "outbox_id": outbox_id,
+                "worker": self.worker_id,
+                "attempted_at": now,
+                "ok": True,
+                "status_code": outcome.status_code,
+                "latency_ms": outcome.latency_ms,
+                "error": None,
+            }
+            for outbox_id, outcome in delivered
+            if outbox_id in recorded
+        ]
+        if attempts:
+            await conn.execute(insert(DeliveryAttempt), attempts)
+        return recorded
 
     async def _record(
         self,

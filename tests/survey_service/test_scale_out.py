@@ -1,6 +1,6 @@
 """Scale-out (issue 18): two apps (``runxin serve``, the second with ``--workers 2``: three
-server processes) and two dispatcher processes (``runxin worker``) on one database cooperate — no duplicate case, no notification delivered
-twice or left undelivered.
+server processes) and two dispatcher processes (``runxin worker``) on one database
+cooperate — no duplicate case, no notification delivered twice or left undelivered.
 
 Submissions are split across both apps, red-tier ones among them; the same session is
 submitted to both apps at once with the same Idempotency-Key (one submission, the same receipt
