@@ -3,6 +3,10 @@ PYTHON ?= $(shell command -v python3.11 2>/dev/null || command -v python3)
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
+# Some images set PYTHONDONTWRITEBYTECODE=1: then every run recompiles every test module
+# (pytest's assertion rewriting: ~7 s a worker) and every `runxin` subprocess recompiles the
+# service. The bytecode caches go to __pycache__/ (ignored by git).
+unexport PYTHONDONTWRITEBYTECODE
 
 .PHONY: install demo test lint typecheck unit bench bench-load lock clean browser screenshots
 

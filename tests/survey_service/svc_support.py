@@ -199,6 +199,7 @@ def seed(
                     settings.database_url,
                     f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)',
                     f'CREATE DATABASE "{name}" TEMPLATE "{template}"',
+                    f'ALTER DATABASE "{name}" SET synchronous_commit = off',  # see conftest.py
                 )
             )
         run(_set_webhook(settings.database_url, webhook_url, webhook_secret))
@@ -293,6 +294,7 @@ async def _pg_admin(database_url: str, *statements: str) -> None:
     admin = urlunsplit(("postgres", parts.netloc, "/postgres", parts.query, parts.fragment))
     conn = await asyncpg.connect(admin, timeout=10)
     try:
+        await conn.execute("SET synchronous_commit = off")  # throwaway databases: conftest.py
         for statement in statements:
             await conn.execute(statement)
     finally:

@@ -27,6 +27,8 @@ OK_BODY = b'{"errcode":0,"errmsg":"ok"}'
 STUDENT = "王小明"
 ANSWER_CANARY = "ANSWER-CANARY-Q9-often"
 SCORE_CANARY = "SCORE-CANARY-27"
+# Words that must never reach a channel; generated free text (a school's name) avoids them.
+CANARIES = (ANSWER_CANARY, SCORE_CANARY, "phq9", "answers", "scores")
 
 
 def payload(**overrides: Any) -> dict[str, Any]:
@@ -153,7 +155,7 @@ def all_text(*chunks: bytes | str) -> str:
 
 def assert_minimal(text: str, *, name_allowed: bool = False) -> None:
     """No answers, no scores; the student's name only where allowed."""
-    for canary in (ANSWER_CANARY, SCORE_CANARY, "phq9", "answers", "scores"):
+    for canary in CANARIES:
         assert canary not in text, canary
     if not name_allowed:
         assert STUDENT not in text
