@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -67,13 +68,19 @@ class Env:
         return run(count_rows(self.database_url, *TABLES))
 
 
-@pytest.fixture
-def env(database_url: str) -> Iterator[Env]:
+@contextmanager
+def _env(database_url: str, students: int = 6) -> Iterator[Env]:
     settings = make_settings(database_url, max_body_bytes=64 * 1024)
-    seeded = seed(settings, now=T0)
+    seeded = seed(settings, now=T0, students=students)
     clock = ManualClock(T0)
     with app_client(create_app(settings, clock=clock), timeout=10) as http:
         yield Env(http, seeded.access_codes, database_url, clock)
+
+
+@pytest.fixture
+def env(database_url: str) -> Iterator[Env]:
+    with _env(database_url) as e:
+        yield e
 
 
 def _problem(r: httpx.Response, status: int) -> dict:  # type: ignore[type-arg]
@@ -133,32 +140,34 @@ def test_expired_code_is_gone(env: Env) -> None:
     _problem(env.http.post("/api/v1/student/sessions", json={"access_code": env.codes[1]}), 410)
 
 
-@pytest.mark.parametrize(
-    ("body", "status", "needle"),
-    [
-        ({"answers": {**_answers(), "nope": {"q1": 1}}}, 422, "nope"),
-        ({"answers": {k: v for k, v in _answers().items() if k != "asq"}}, 422, "asq"),
-        ({"answers": _answers(gad7={"item9": 1})}, 422, "item9"),
-        ({"answers": _answers(phq9={"item3": 4})}, 422, "item3"),
-        ({"answers": _answers(phq9={"item3": -1})}, 422, "item3"),
-        ({"answers": _answers(gad7={"item2": 1.5})}, 422, "item2"),
-        ({"answers": _answers(gad7={"item2": "2"})}, 422, "item2"),
-        ({"answers": _answers(gad7={"item2": True})}, 422, "item2"),
-        ({"answers": {**_answers(), "asq": [0, 0, 0, 0, 0]}}, 400, "answers"),
-        ({"answers": _answers(), "extra": 1}, 400, "extra"),
-        ({}, 400, "answers"),
-    ],
-)
-def test_bad_answers_are_refused_and_nothing_is_written(
-    env: Env, body: object, status: int, needle: str
-) -> None:
-    s = env.start()
-    before = env.counts()
-    r = env.submit(s, body)
-    assert needle in _problem(r, status)["detail"]
-    assert env.counts() == before
-    # The session is still open: a good submission afterwards is accepted.
-    assert env.submit(s, {"answers": _answers()}, key="good").status_code == 201
+BAD_BODIES: list[tuple[object, int, str]] = [
+    ({"answers": {**_answers(), "nope": {"q1": 1}}}, 422, "nope"),
+    ({"answers": {k: v for k, v in _answers().items() if k != "asq"}}, 422, "asq"),
+    ({"answers": _answers(gad7={"item9": 1})}, 422, "item9"),
+    ({"answers": _answers(phq9={"item3": 4})}, 422, "item3"),
+    ({"answers": _answers(phq9={"item3": -1})}, 422, "item3"),
+    ({"answers": _answers(gad7={"item2": 1.5})}, 422, "item2"),
+    ({"answers": _answers(gad7={"item2": "2"})}, 422, "item2"),
+    ({"answers": _answers(gad7={"item2": True})}, 422, "item2"),
+    ({"answers": {**_answers(), "asq": [0, 0, 0, 0, 0]}}, 400, "answers"),
+    ({"answers": _answers(), "extra": 1}, 400, "extra"),
+    ({}, 400, "answers"),
+]
+
+
+def test_bad_answers_are_refused_and_nothing_is_written(database_url: str) -> None:
+    # One app and database for all the bodies (each on its own student's session): the
+    # refusals are independent, and a fresh database apiece only repeated the setup.
+    with _env(database_url, students=len(BAD_BODIES)) as env:
+        for code, (body, status, needle) in zip(env.codes, BAD_BODIES, strict=True):
+            s = env.start(code)
+            before = env.counts()
+            r = env.submit(s, body)
+            assert needle in _problem(r, status)["detail"], (needle, r.text)
+            assert env.counts() == before, needle
+            # The session is still open: a good submission afterwards is accepted.
+            good = env.submit(s, {"answers": _answers()}, key="good")
+            assert good.status_code == 201, (needle, good.text)
 
 
 def test_malformed_json_missing_headers_and_bad_token(env: Env) -> None:
