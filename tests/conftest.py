@@ -31,6 +31,8 @@ def no_fsync_wait_for(name: str) -> str:
     """The statement that makes every later connection to database ``name`` commit without
     waiting for the disk (not copied by ``CREATE DATABASE ... TEMPLATE``)."""
     return f'ALTER DATABASE "{name}" SET synchronous_commit = off'
+
+
 _PG_STATE: dict[str, object] = {"checked": False, "ok": False, "error": "", "skipped": 0}
 
 
@@ -117,6 +119,31 @@ def database_url(
     )
     yield _with_db(pg_url(), name)
     asyncio.run(_pg_exec(pg_url(), f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.hookimpl(tryfirst=True)  # before the fixture manager parametrizes ``database_url``
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """A test marked ``sqlite_only`` gets the SQLite database alone.
+
+    For tests of what a page shows or how input is refused, where the engine is not what is
+    under test; every staff read still runs on PostgreSQL in
+    ``test_access_matrix.test_every_page_and_read_answers_on_postgresql``, and every write path
+    in the API tests, which run on both."""
+    if "database_url" not in metafunc.fixturenames:
+        return
+    if metafunc.definition.get_closest_marker("sqlite_only") is None:
+        return
+    for mark in metafunc.definition.iter_markers("parametrize"):
+        names = mark.args[0]
+        if "database_url" in (
+            names.replace(" ", "").split(",") if isinstance(names, str) else names
+        ):
+            return  # the test already chose its databases
+    # As a mark, so that pytest's own hooks (which run after this one) apply it and the fixture
+    # manager does not parametrize ``database_url`` a second time.
+    metafunc.definition.add_marker(
+        pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -18,7 +18,6 @@ from survey_service.clock import ManualClock
 T0 = datetime(2026, 9, 7, 2, 0, tzinfo=UTC)  # Monday 10:00 Shanghai
 
 
-
 def test_campaign_pages_on_a_phone(database_url: str, browser: Any) -> None:
     settings = make_settings(database_url)
     off_loop(seed, settings, now=T0, students=12)

@@ -759,6 +759,28 @@ def test_matrix_sample_on_postgresql(database_url: str) -> None:
         assert ran > 25
 
 
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_every_page_and_read_answers_on_postgresql(database_url: str) -> None:
+    """Every staff GET route (page or API) answers its own object on PostgreSQL, with the first
+    role allowed to read it: each read's queries run on the scale-out engine. The page tests
+    that check what a page shows run on SQLite only (tests/survey_service/test_pages_*.py)."""
+    for world in _world(database_url):
+        problems: list[str] = []
+        ran = 0
+        for route in world.routes:
+            key = (route.method, route.path)
+            if route.method != "GET" or route.operation is None or key not in KNOWN:
+                continue
+            role = next(r for r in Role if r in PERMISSIONS[route.operation])
+            targets, body = KNOWN[key]
+            r = _call(world, role, route, targets[0], body)
+            ran += 1
+            if _denied(r) or r.status_code >= 500:
+                problems.append(f"{role} {key}: {r.status_code} {r.text[:160]}")
+        assert problems == [], "\n".join(problems)
+        assert ran >= 40  # every GET route of the table (40 when this was written)
+
+
 def test_case_actions_follow_the_domain_state_machine() -> None:
     """The table's case operations come from ``triage.ACTION_ROLES`` and cannot disagree."""
     import triage

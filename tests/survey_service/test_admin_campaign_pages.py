@@ -13,11 +13,15 @@ from datetime import UTC, datetime
 from typing import Any
 
 import httpx
+import pytest
 from page_support import api_submit, csrf, hidden, sql, staff_login, text_of
 from svc_support import app_client, battery_answers, make_settings, roster_csv, seed
 
 from survey_service.app import create_app
 from survey_service.clock import ManualClock
+
+# What these tests check does not depend on the engine: SQLite only (tests/conftest.py).
+pytestmark = pytest.mark.sqlite_only
 
 T0 = datetime(2026, 9, 7, 2, 0, tzinfo=UTC)  # Monday 10:00 in Shanghai
 

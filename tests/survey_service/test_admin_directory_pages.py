@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from uuid import UUID
 
 import httpx
+import pytest
 from page_support import csrf, sql, staff_login, uid
 from sqlalchemy import select
 from svc_support import another_client, app_client, make_settings, seed
@@ -24,6 +25,9 @@ from survey_service.app import create_app
 from survey_service.clock import ManualClock
 from survey_service.db import StaffUser, create_engine, create_session_factory
 from survey_service.schools import directory_admin
+
+# What these tests check does not depend on the engine: SQLite only (tests/conftest.py).
+pytestmark = pytest.mark.sqlite_only
 
 T0 = datetime(2026, 9, 7, 2, 0, tzinfo=UTC)
 SCHOOLS, CLASSES = "/staff/admin/schools", "/staff/admin/classes"

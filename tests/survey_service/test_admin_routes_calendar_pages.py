@@ -14,11 +14,15 @@ from datetime import UTC, datetime
 from typing import Any
 
 import httpx
+import pytest
 from page_support import csrf, sql, staff_login
 from svc_support import another_client, app_client, make_settings, seed
 
 from survey_service.app import create_app
 from survey_service.clock import ManualClock
+
+# What these tests check does not depend on the engine: SQLite only (tests/conftest.py).
+pytestmark = pytest.mark.sqlite_only
 
 T0 = datetime(2026, 9, 7, 2, 0, tzinfo=UTC)  # Monday 10:00 Shanghai
 ROUTES, CALENDAR = "/staff/admin/routes", "/staff/admin/calendar"

@@ -64,4 +64,3 @@ def test_every_alert_links_to_the_case_page_and_sign_in_leads_back_to_it(
         assert signed_in.headers["location"] == path
         page = http.get(path)
         assert page.status_code == 200 and f'action="{path}/' in page.text
-

@@ -23,6 +23,9 @@ from svc_support import another_client, app_client, battery_answers, make_settin
 from survey_service.app import create_app
 from survey_service.clock import ManualClock
 
+# What these tests check does not depend on the engine: SQLite only (tests/conftest.py).
+pytestmark = pytest.mark.sqlite_only
+
 T0 = datetime(2026, 9, 7, 2, 0, tzinfo=UTC)  # Monday 10:00 in Shanghai
 RED = {"q1": 1, "q2": 0, "q3": 0, "q4": 0, "q5": 1}
 STACK = re.compile(r'<table class="stack[^"]*"[^>]*>(.*?)</table>', re.S)

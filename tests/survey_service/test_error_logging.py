@@ -16,6 +16,9 @@ from survey_service.app import create_app
 from survey_service.clock import ManualClock
 from survey_service.screening import service as screening
 
+# What these tests check does not depend on the engine: SQLite only (tests/conftest.py).
+pytestmark = pytest.mark.sqlite_only
+
 T0 = datetime(2026, 9, 7, 2, 0, tzinfo=UTC)
 CANARY = "CANARY-7Q2X9"
 

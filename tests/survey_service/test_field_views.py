@@ -35,6 +35,9 @@ from survey_service.db import Case, StaffUser, create_engine, create_session_fac
 from survey_service.notifications.service import enqueue_case_notification
 from survey_service.settings import Settings, SettingsError
 
+# What these tests check does not depend on the engine: SQLite only (tests/conftest.py).
+pytestmark = pytest.mark.sqlite_only
+
 T0 = datetime(2026, 9, 7, 2, 0, tzinfo=UTC)  # Monday 10:00 in Shanghai
 RED = {"q1": 1, "q2": 0, "q3": 0, "q4": 0, "q5": 1}
 REASON = "School A cannot be reached and the red case is unacknowledged"

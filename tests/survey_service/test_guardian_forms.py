@@ -20,6 +20,9 @@ from svc_support import app_client, count_rows, make_settings, run, seed
 from survey_service.app import create_app
 from survey_service.clock import ManualClock
 
+# What these tests check does not depend on the engine: SQLite only (tests/conftest.py).
+pytestmark = pytest.mark.sqlite_only
+
 T0 = datetime(2026, 9, 7, 2, 0, tzinfo=UTC)  # Monday 10:00 in Shanghai
 PSC17_POSITIVE = {f"item{i}": 2 for i in range(1, 18)}  # total 34: screens positive
 SLIP = re.compile(r"(?:学号|Student no\.) (\S+)</div>.*?<div class=\"code\">([^<]+)</div>", re.S)

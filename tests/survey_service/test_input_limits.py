@@ -26,6 +26,9 @@ from svc_support import app_client, make_settings, seed
 from survey_service.app import create_app
 from survey_service.clock import ManualClock
 
+# What these tests check does not depend on the engine: SQLite only (tests/conftest.py).
+pytestmark = pytest.mark.sqlite_only
+
 T0 = datetime(2026, 9, 7, 2, 0, tzinfo=UTC)  # Monday 10:00 Shanghai
 NUL, RLO = "\x00", "\u202e"
 

@@ -6,11 +6,15 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import httpx
+import pytest
 from page_support import answer, complete, item_names, no_scores, set_cookie_headers, sql
 from svc_support import another_client, app_client, live_server, make_settings, seed
 
 from survey_service.app import create_app
 from survey_service.clock import ManualClock
+
+# What these tests check does not depend on the engine: SQLite only (tests/conftest.py).
+pytestmark = pytest.mark.sqlite_only
 
 T0 = datetime(2026, 9, 7, 2, 0, tzinfo=UTC)
 RED = [None, None, {"q1": 1, "q2": 0, "q3": 0, "q4": 0, "q5": 1}]

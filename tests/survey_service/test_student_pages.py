@@ -5,11 +5,15 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import pytest
 from page_support import answer, item_names, no_scores
 from svc_support import another_client, app_client, count_rows, make_settings, run, seed
 
 from survey_service.app import create_app
 from survey_service.clock import ManualClock
+
+# What these tests check does not depend on the engine: SQLite only (tests/conftest.py).
+pytestmark = pytest.mark.sqlite_only
 
 T0 = datetime(2026, 9, 7, 2, 0, tzinfo=UTC)
 

@@ -28,6 +28,9 @@ from survey_service.app import create_app
 from survey_service.clock import ManualClock
 from survey_service.pages.i18n import LABELS
 
+# What these tests check does not depend on the engine: SQLite only (tests/conftest.py).
+pytestmark = pytest.mark.sqlite_only
+
 T0 = datetime(2026, 9, 7, 2, 0, tzinfo=UTC)  # Monday 10:00 Shanghai
 SQLITE_ONLY = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 ROLES = ("counsellor1", "lead1", "admin1", "headteacher1", "district1", "auditor1")
