@@ -332,11 +332,16 @@ def start_server(url: str, port: int, workers: int) -> subprocess.Popen[bytes]:
     args = [RUNXIN, "serve", "--host", "127.0.0.1", "--port", str(port)]
     if workers > 1:
         args += ["--workers", str(workers)]
-    proc = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    # The server's log (one access line a request) goes to a file: a pipe nobody reads would
+    # fill up and stop the server mid-run.
+    log = tempfile.NamedTemporaryFile(prefix="runxin-serve-", suffix=".log", delete=False)  # noqa: SIM115
+    proc = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=log)
+    log.close()
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise SystemExit(f"runxin serve exited: {proc.stderr.read().decode()[-2000:]}")  # type: ignore[union-attr]
+            tail = Path(log.name).read_text(errors="replace")[-2000:]
+            raise SystemExit(f"runxin serve exited: {tail}")
         try:
             if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
                 break

@@ -22,6 +22,10 @@ from survey_service.api.routes import API_ROUTES
 from survey_service.clock import Clock, SystemClock
 from survey_service.db import create_engine, create_session_factory, request_transactions
 from survey_service.errors import EXCEPTION_HANDLERS, Forbidden, log_exception
+from survey_service.log_format import formatter_config
+from survey_service.observability.endpoints import METRICS_STATE, MetricsConfig
+from survey_service.observability.endpoints import ROUTES as OPS_ROUTES
+from survey_service.observability.metrics import http_metrics_middleware
 from survey_service.overload import IN_FLIGHT_STATE, InFlightLimit
 from survey_service.pages._staff_session import page_guard
 from survey_service.pages._web import SECURE_COOKIES_STATE, check_form_input
@@ -115,7 +119,7 @@ def create_app(
 
     in_flight = InFlightLimit(settings.max_in_flight)
     return Litestar(
-        route_handlers=[healthz, *API_ROUTES, *PAGE_ROUTES],
+        route_handlers=[healthz, *OPS_ROUTES, *API_ROUTES, *PAGE_ROUTES],
         template_config=TemplateConfig(
             directory=Path(__file__).resolve().parent / "templates", engine=JinjaTemplateEngine
         ),
@@ -126,11 +130,17 @@ def create_app(
         request_max_body_size=settings.max_body_bytes,
         # Litestar logs no exception itself: errors.log_exception writes one line per failed
         # request (expected 4xx at INFO without a traceback, server faults at ERROR with it).
-        logging_config=LoggingConfig(log_exceptions="never", loggers=dict(QUIET_LOGGERS)),
+        # Lines in RUNXIN_LOG_FORMAT (JSON by default: log_format.py).
+        logging_config=LoggingConfig(
+            log_exceptions="never",
+            loggers=dict(QUIET_LOGGERS),
+            formatters={"standard": formatter_config(settings.log_format)},
+        ),
         after_exception=[log_exception],
         # Every reply carries X-Request-Id; a failed request's log line names it. Above
         # max_in_flight a request is refused at once (503 overloaded, Retry-After); /healthz never.
-        middleware=[request_id_middleware, in_flight.middleware],
+        # Every request is timed for /metrics, a refused one included.
+        middleware=[request_id_middleware, http_metrics_middleware, in_flight.middleware],
         # Page forms with control characters or over-long values: a 400 before any handler.
         before_request=check_form_input,
         after_request=_no_store_and_hsts if is_https(settings.base_url) else _no_store_by_default,
@@ -141,6 +151,7 @@ def create_app(
                 "clock": clock or SystemClock(),
                 SECURE_COOKIES_STATE: not is_local_http(settings.base_url),
                 IN_FLIGHT_STATE: in_flight,
+                METRICS_STATE: MetricsConfig.from_settings(settings),
             }
         ),
     )

@@ -11,6 +11,8 @@ import argparse
 import asyncio
 import contextlib
 import json
+import logging
+import logging.config
 import re
 import signal
 import sys
@@ -113,6 +115,32 @@ def build_parser() -> argparse.ArgumentParser:
             "RUNXIN_DATABASE_URL=postgresql://runxin@db.example:5432/runxin runxin db upgrade",
         ),
     )
+
+    backup = sub.add_parser(
+        "backup",
+        parents=[common],
+        help="write a consistent backup of the database to a new file (while the service "
+        "serves); SQLite: a database file, PostgreSQL: a pg_dump custom-format archive",
+        **_examples(
+            "runxin backup /var/backups/runxin/runxin-$(date +%Y-%m-%d-%H%M%S).db",
+            "RUNXIN_DATABASE_URL=postgresql://runxin@db.example:5432/runxin "
+            "runxin backup /var/backups/runxin/runxin-$(date +%Y-%m-%d-%H%M%S).dump",
+        ),
+    )
+    backup.add_argument("path", help="the backup file to create (its directory must exist)")
+    restore = sub.add_parser(
+        "restore",
+        parents=[common],
+        help="restore a backup into an empty database of the same kind (a new SQLite file, "
+        "or a new PostgreSQL database); then check its schema revision",
+        **_examples(
+            "runxin restore /var/backups/runxin/runxin-2026-09-07-023000.db "
+            "--database-url sqlite:///var/runxin/restored.db",
+            "createdb runxin_restored && runxin restore runxin-2026-09-07.dump "
+            "--database-url postgresql://runxin@db.example:5432/runxin_restored",
+        ),
+    )
+    restore.add_argument("path", help="the backup file (made by `runxin backup`)")
 
     serve = sub.add_parser(
         "serve",
@@ -767,6 +795,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         upgrade(settings.database_url)
         print("database is at the latest schema", file=sys.stderr)
         return 0
+    if command in {"backup", "restore"}:
+        return _cmd_backup_restore(settings, args)
     if command in _NEEDS_SCHEMA or (command == "instruments" and args.instruments_command == "add"):
         asyncio.run(_require_schema(settings.database_url))
     if command == "serve":
@@ -792,6 +822,40 @@ def _dispatch(args: argparse.Namespace) -> int:
     if command in {"schools", "classes", "staff"}:
         return asyncio.run(_cmd_directory(settings, args))
     raise AssertionError(command)  # pragma: no cover - argparse restricts commands
+
+
+def _cmd_backup_restore(settings: Settings, args: argparse.Namespace) -> int:
+    """``runxin backup PATH`` / ``runxin restore PATH`` (see ``docs/backup.md``)."""
+    from survey_service.operations.backup import (
+        BackupError,
+        backup_database,
+        restore_database,
+    )
+
+    def progress(line: str) -> None:
+        print(line, file=sys.stderr)
+
+    path = Path(args.path)
+    try:
+        if args.command == "backup":
+            made = backup_database(settings.database_url, path, progress=progress)
+            print(
+                f"backup written: {made.path} ({made.kind}, {made.size_bytes} bytes, "
+                f"schema revision {', '.join(made.revisions)})"
+            )
+            return 0
+        restored = restore_database(settings.database_url, path, progress=progress)
+    except BackupError as exc:
+        _err(str(exc))
+        return 1
+    revision = ", ".join(restored.revisions)
+    print(f"restored {path}: schema revision {revision}, the same as the backup's")
+    if restored.upgrade_needed:
+        print(
+            f"this Runxin's schema is newer ({', '.join(restored.code_heads)}): run "
+            "`runxin db upgrade` on this database before starting the service"
+        )
+    return 0
 
 
 def _cmd_score(args: argparse.Namespace) -> int:
@@ -917,17 +981,28 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
 def _cmd_serve(settings: Settings, host: str, port: int, workers: int = 1) -> int:
     import uvicorn
 
+    from survey_service.log_format import process_log_config
     from survey_service.settings import export_for_workers
 
-    print(
-        f"Runxin is serving on http://{host}:{port} with {workers} worker process"
-        f"{'es' if workers > 1 else ''}  (OpenAPI: /schema/openapi.json)",
-        file=sys.stderr,
+    logging.config.dictConfig(process_log_config(settings.log_format))
+    logging.getLogger("runxin.serve").info(
+        "Runxin is serving on http://%s:%s with %s worker process%s "
+        "(OpenAPI: /schema/openapi.json)",
+        host,
+        port,
+        workers,
+        "es" if workers > 1 else "",
     )
     if workers == 1:
         from survey_service.app import create_app
 
-        uvicorn.run(create_app(settings), host=host, port=port, log_level="info", access_log=False)
+        uvicorn.run(
+            create_app(settings),
+            host=host,
+            port=port,
+            log_config=process_log_config(settings.log_format),
+            access_log=False,
+        )
         return 0
     # Each worker process builds its own app (and engine) from these settings; this process
     # only supervises them (it never imports the app).
@@ -938,7 +1013,7 @@ def _cmd_serve(settings: Settings, host: str, port: int, workers: int = 1) -> in
         workers=workers,
         host=host,
         port=port,
-        log_level="info",
+        log_config=process_log_config(settings.log_format),
         access_log=False,
     )
     return 0
@@ -947,6 +1022,8 @@ def _cmd_serve(settings: Settings, host: str, port: int, workers: int = 1) -> in
 async def _cmd_worker(settings: Settings, *, once: bool, interval: float) -> int:
     import httpx
 
+    from survey_service.log_format import process_log_config
+    from survey_service.observability.heartbeat import Heartbeat
     from survey_service.workers import Dispatcher, sweep
 
     stop = asyncio.Event()
@@ -954,21 +1031,34 @@ async def _cmd_worker(settings: Settings, *, once: bool, interval: float) -> int
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     # One HTTP client for the process's whole life, shared by every delivery.
+    logging.config.dictConfig(process_log_config(settings.log_format))
+    log = logging.getLogger("runxin.worker")
     async with _service(settings) as svc, httpx.AsyncClient() as client:
         runtime = await svc.runtime()
         dispatcher = Dispatcher(svc.sessions, client, settings)
-        print(f"worker {dispatcher.worker_id} started", file=sys.stderr)
+        # /readyz and /metrics see the worker alive while it beats (observability.heartbeat).
+        heartbeat = Heartbeat(
+            dispatcher.worker_id,
+            started_at=svc.clock.now(),
+            max_age_s=settings.worker_heartbeat_max_age_s,
+        )
+        log.info("worker %s started", dispatcher.worker_id, extra={"worker": dispatcher.worker_id})
         while not stop.is_set():
             now = svc.clock.now()
+            await heartbeat.beat(svc.sessions, now)
             swept = await sweep(svc.sessions, settings, now=now, runtime=runtime)
             stats = await dispatcher.run_once(now)
             if swept.escalations or swept.task_escalations or stats.claimed:
-                print(
-                    f"{now:%H:%M:%S} escalations={swept.escalations} "
-                    f"task_escalations={swept.task_escalations} "
-                    f"claimed={stats.claimed} delivered={stats.delivered} "
-                    f"retrying={stats.retried} failed={stats.failed}",
-                    file=sys.stderr,
+                log.info(
+                    "escalations=%s task_escalations=%s claimed=%s delivered=%s retrying=%s "
+                    "failed=%s",
+                    swept.escalations,
+                    swept.task_escalations,
+                    stats.claimed,
+                    stats.delivered,
+                    stats.retried,
+                    stats.failed,
+                    extra={"worker": dispatcher.worker_id, "event": "pass"},
                 )
             if once:
                 break

@@ -400,7 +400,16 @@ async def log_exception(exc: Exception, scope: Scope) -> None:
     status = exc.status if isinstance(exc, ServiceError) else getattr(exc, "status_code", 500)
     if isinstance(exc, (ServiceError, HTTPException)) and int(status) < 500:
         code = exc.code if isinstance(exc, ServiceError) else type(exc).__name__
-        _log.info("%s %s -> %s %s [request %s]", method, path, status, code, rid)
+        fields = {"request_id": rid, "method": method, "path": path, "status": int(status)}
+        _log.info(
+            "%s %s -> %s %s [request %s]",
+            method,
+            path,
+            status,
+            code,
+            rid,
+            extra={**fields, "code": code},
+        )
         await audit_denial(exc, scope)
     elif not isinstance(exc, (ServiceError, HTTPException)) and (
         unavailable := unavailable_code(exc)
@@ -414,10 +423,23 @@ async def log_exception(exc: Exception, scope: Scope) -> None:
             unavailable,
             _failure_name(exc),
             rid,
+            extra={
+                "request_id": rid,
+                "method": method,
+                "path": path,
+                "status": 503,
+                "code": unavailable,
+            },
         )
     else:
         _log.error(
-            "%s %s -> 500 %s [request %s]", method, path, type(exc).__name__, rid, exc_info=exc
+            "%s %s -> 500 %s [request %s]",
+            method,
+            path,
+            type(exc).__name__,
+            rid,
+            exc_info=exc,
+            extra={"request_id": rid, "method": method, "path": path, "status": 500},
         )
 
 

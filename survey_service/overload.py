@@ -8,7 +8,8 @@ more at once with 503, problem code ``overloaded``, ``Retry-After`` and a messag
 languages (a short page for a browser's page request; see
 :func:`survey_service.errors.unavailable_reply`). Nothing of a refused request ran: a client
 retries it, a submission with the same ``Idempotency-Key``, and it lands exactly once.
-``/healthz`` is never refused, so a load balancer does not take a busy node for a dead one.
+``/healthz``, ``/readyz`` and ``/metrics`` are never refused, so a load balancer does not take a
+busy node for a dead one and monitoring sees the overload it is there to see.
 
 Why 256 by default (``Settings.max_in_flight``, ``RUNXIN_MAX_IN_FLIGHT``):
 
@@ -39,8 +40,8 @@ from survey_service.request_id import request_id_of
 
 __all__ = ["EXEMPT_PATHS", "IN_FLIGHT_STATE", "InFlightLimit"]
 
-#: Paths never refused (a liveness probe must see a busy process as alive).
-EXEMPT_PATHS = frozenset({"/healthz"})
+#: Paths never refused (a probe must see a busy process as alive; a scrape must see it busy).
+EXEMPT_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
 #: Where the app keeps its :class:`InFlightLimit` (``app.state``), for operators and tests.
 IN_FLIGHT_STATE = "in_flight_limit"
 

@@ -6,10 +6,15 @@ echoed in the reply's ``X-Request-Id`` header and named in the failed-request lo
 (:func:`survey_service.errors.log_exception`), so an operator can match a user's report ("the
 page said request id …") to the one log line with its traceback. It carries nothing about the
 user or the request.
+
+The middleware also writes the request's access line (logger ``runxin.access``, INFO): method,
+the route's template (``/api/v1/cases/{case_id}``, never the ids or a student's access
+code in the path), status, duration and the id — see :mod:`survey_service.log_format`.
 """
 
 from __future__ import annotations
 
+import logging
 import re
 import uuid
 from typing import Any
@@ -17,10 +22,13 @@ from typing import Any
 from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
+from survey_service.clock import monotonic_s
+
 HEADER = b"x-request-id"
 #: Where the id is kept in the ASGI scope's ``state`` for the rest of the request.
 STATE_KEY = "runxin_request_id"
 _SAFE = re.compile(rb"^[A-Za-z0-9._-]{1,64}$")
+_access = logging.getLogger("runxin.access")
 
 
 def request_id_of(scope: Scope | dict[str, Any]) -> str:
@@ -40,14 +48,45 @@ def request_id_middleware(app: ASGIApp) -> ASGIApp:
         rid = given.decode("ascii") if _SAFE.match(given) else uuid.uuid4().hex
         state: Any = scope.setdefault("state", {})
         state[STATE_KEY] = rid
+        status = 0
+        started = monotonic_s()
 
         async def send_with_id(message: Message) -> None:
+            nonlocal status
             if message["type"] == "http.response.start":
+                status = int(message["status"])
                 headers = [(k, v) for k, v in message.get("headers", ()) if k.lower() != HEADER]
                 headers.append((HEADER, rid.encode("ascii")))
                 message["headers"] = headers
             await send(message)
 
-        await app(scope, receive, send_with_id)
+        try:
+            await app(scope, receive, send_with_id)
+        finally:
+            if _access.isEnabledFor(logging.INFO):
+                _log_access(scope, rid, status, monotonic_s() - started)
 
     return middleware
+
+
+def _log_access(scope: Scope, rid: str, status: int, seconds: float) -> None:
+    from survey_service.errors import safe_path
+
+    method = str(scope.get("method", "-"))
+    path = str(scope.get("path_template") or safe_path(str(scope.get("path", "-"))))
+    duration_ms = round(seconds * 1000, 1)
+    _access.info(
+        "%s %s -> %s in %.1f ms [request %s]",
+        method,
+        path,
+        status or "-",
+        duration_ms,
+        rid,
+        extra={
+            "request_id": rid,
+            "method": method,
+            "path": path,
+            "status": status or None,
+            "duration_ms": duration_ms,
+        },
+    )

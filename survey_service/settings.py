@@ -34,6 +34,13 @@ RETENTION_KINDS = (
 )
 
 
+#: Log line formats (``Settings.log_format``; ``survey_service/log_format.py`` writes them).
+LOG_FORMATS = ("json", "text")
+
+#: The shortest ``RUNXIN_WORKER_HEARTBEAT_MAX_AGE_S`` accepted: a worker beats at most every
+#: quarter of it, and a busy pass (a batch of slow deliveries) must not look like a dead worker.
+MIN_HEARTBEAT_MAX_AGE_S = 10
+
 #: SQLite ``PRAGMA synchronous`` levels the service accepts (see ``Settings.sqlite_synchronous``).
 SQLITE_SYNCHRONOUS = ("full", "normal")
 
@@ -80,6 +87,23 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
         or an operating-system crash; ``normal`` syncs only at checkpoints — a commit still
         survives the service being killed (the kill-loop test), but the last ones before a power
         cut may be lost (never a corrupted file). README: "Durability on SQLite".
+    log_format:
+        ``json`` (the default: one JSON object a line, for a log collector) or ``text``
+        (``RUNXIN_LOG_FORMAT``); see ``survey_service/log_format.py``.
+    worker_heartbeat_max_age_s:
+        ``/readyz`` is ready only while some ``runxin worker`` beat within this many seconds
+        (``RUNXIN_WORKER_HEARTBEAT_MAX_AGE_S``, default 120, at least 10); a worker beats every
+        loop, at most every quarter of this. No worker ever beating is not ready either: no
+        alert would be sent (docs/operations.md).
+    metrics_token:
+        When set (``RUNXIN_METRICS_TOKEN``), ``GET /metrics`` needs ``Authorization: Bearer``
+        with it; unset, ``/metrics`` is open and must be reachable from the internal network
+        only (docs/operations.md).
+    metrics_multiproc_dir:
+        ``PROMETHEUS_MULTIPROC_DIR`` (the name ``prometheus_client`` itself reads at import, to
+        keep its counters in files there): when set, ``/metrics`` adds up the counters of every
+        server process writing to that folder (``runxin serve --workers N``). It must exist and
+        be emptied before the service starts.
     policy_path / policy_overrides_dir / instruments_dirs:
         Optional district triage policy file, a folder of override layers
         (``district.json``, ``<SCHOOL_CODE>.json``) and extra instrument definition folders.
@@ -98,6 +122,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     max_in_flight: int = 256
     db_pool_timeout_s: float = 5.0
     sqlite_synchronous: str = "full"
+    log_format: str = "json"
+    worker_heartbeat_max_age_s: int = 120
+    metrics_token: str | None = None
+    metrics_multiproc_dir: str | None = None
     policy_path: str | None = None
     policy_overrides_dir: str | None = None
     instruments_dirs: tuple[str, ...] = ()
@@ -130,7 +158,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             "RUNXIN_BASE_URL": "base_url",
             "RUNXIN_POLICY_PATH": "policy_path",
             "RUNXIN_POLICY_OVERRIDES_DIR": "policy_overrides_dir",
+            "RUNXIN_METRICS_TOKEN": "metrics_token",
+            "PROMETHEUS_MULTIPROC_DIR": "metrics_multiproc_dir",
             "RUNXIN_SQLITE_SYNCHRONOUS": "sqlite_synchronous",
+            "RUNXIN_LOG_FORMAT": "log_format",
         }
         for var, field in mapping.items():
             if source.get(var):
@@ -143,6 +174,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             ("RUNXIN_LOGIN_MAX_FAILURES_ACCOUNT", "login_max_failures_account"),
             ("RUNXIN_LOGIN_MAX_FAILURES_ADDRESS", "login_max_failures_address"),
             ("RUNXIN_MAX_IN_FLIGHT", "max_in_flight"),
+            ("RUNXIN_WORKER_HEARTBEAT_MAX_AGE_S", "worker_heartbeat_max_age_s"),
         ):
             if source.get(var):
                 try:
@@ -192,10 +224,25 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
                 "RUNXIN_SQLITE_SYNCHRONOUS must be one of "
                 f"{', '.join(SQLITE_SYNCHRONOUS)}, got {settings.sqlite_synchronous!r}"
             )
+        if settings.log_format not in LOG_FORMATS:
+            raise SettingsError(
+                f"RUNXIN_LOG_FORMAT must be one of {', '.join(LOG_FORMATS)}, "
+                f"got {settings.log_format!r}"
+            )
         if not 0 < settings.db_pool_timeout_s <= 300:
             raise SettingsError(
                 "RUNXIN_DB_POOL_TIMEOUT_S must be more than 0 and at most 300 seconds, "
                 f"got {settings.db_pool_timeout_s}"
+            )
+        if settings.worker_heartbeat_max_age_s < MIN_HEARTBEAT_MAX_AGE_S:
+            raise SettingsError(
+                "RUNXIN_WORKER_HEARTBEAT_MAX_AGE_S must be at least "
+                f"{MIN_HEARTBEAT_MAX_AGE_S} seconds, got {settings.worker_heartbeat_max_age_s}"
+            )
+        if settings.metrics_multiproc_dir and not Path(settings.metrics_multiproc_dir).is_dir():
+            raise SettingsError(
+                f"PROMETHEUS_MULTIPROC_DIR: the directory {settings.metrics_multiproc_dir} "
+                "does not exist"
             )
         _check_proxies(settings.trusted_proxies)
         return settings
@@ -282,3 +329,10 @@ def engine_options(settings: Settings) -> dict[str, Any]:
     if urls.async_url.endswith("/:memory:"):
         return {"sqlite_synchronous": settings.sqlite_synchronous}
     return {"pool_timeout": wait, "sqlite_synchronous": settings.sqlite_synchronous}
+
+
+def child_environment(extra: Mapping[str, str]) -> dict[str, str]:
+    """The environment for a program a command runs (``pg_dump``, ``pg_restore``): this
+    process's, with ``extra`` on top. Secrets such as ``PGPASSWORD`` travel this way, never on
+    the program's command line (which ``ps`` shows to every user of the machine)."""
+    return {**os.environ, **extra}

@@ -153,6 +153,8 @@ PERMISSIONS: Mapping[str, frozenset[Role]] = MappingProxyType(
 PUBLIC_ROUTES: frozenset[str] = frozenset(
     {
         "/healthz",
+        "/readyz",
+        "/metrics",
         "/api/v1/student/sessions",
         "/api/v1/student/sessions/{session_id:uuid}/submission",
         "/api/v1/student/sessions/{session_id:uuid}/answers",

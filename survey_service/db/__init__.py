@@ -8,7 +8,7 @@ from survey_service.db._engine import (
     create_session_factory,
     request_transactions,
 )
-from survey_service.db._migrate import upgrade
+from survey_service.db._migrate import MigrationHeads, code_migrations, upgrade
 from survey_service.db._models import (
     AccessCode,
     AuditChainHead,
@@ -48,6 +48,7 @@ from survey_service.db._models import (
     StaffUser,
     Student,
     TriageRecord,
+    WorkerHeartbeat,
 )
 
 __all__ = [
@@ -76,6 +77,7 @@ __all__ = [
     "Incident",
     "InstrumentDefinition",
     "LoginAttempt",
+    "MigrationHeads",
     "NotificationRoutes",
     "Observation",
     "OperatorAlert",
@@ -93,6 +95,8 @@ __all__ = [
     "StaffUser",
     "Student",
     "TriageRecord",
+    "WorkerHeartbeat",
+    "code_migrations",
     "create_engine",
     "create_session_factory",
     "request_transactions",

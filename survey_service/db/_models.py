@@ -659,3 +659,15 @@ class BreakGlassGrant(Base):
     reason: Mapped[str] = mapped_column(Text)
     opened_at: Mapped[datetime]
     expires_at: Mapped[datetime]
+
+
+class WorkerHeartbeat(Base):
+    """The last sign of life of each ``runxin worker`` process (issue 14): upserted every
+    loop, read by ``/readyz`` and ``/metrics``. A process label (host and process id) and
+    times only; rows of workers gone for a week are pruned by the next worker's beat."""
+
+    __tablename__ = "worker_heartbeats"
+    worker_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    label: Mapped[str] = mapped_column(String(200))
+    started_at: Mapped[datetime]
+    last_beat_at: Mapped[datetime]

@@ -46,9 +46,11 @@ from survey_service.errors import (
     Forbidden,
     Gone,
     NotFound,
+    ServiceError,
     Unauthorized,
     Unprocessable,
 )
+from survey_service.observability import metrics
 from survey_service.screening.help_contacts import help_contacts
 from survey_service.screening.results import score_values, triage_row
 from survey_service.screening.saved_answers import SavedState, Stamp, union_for_submission
@@ -213,7 +215,37 @@ async def submit(
 
     Returns ``(status_code, receipt)``: 201 the first time, the same reply for the same
     ``Idempotency-Key`` and body. A new key for a submitted session is ``Conflict``.
+    Every decision is counted for ``/metrics`` (accepted, replayed, or refused by its problem
+    code; ``observability.metrics``).
     """
+    try:
+        status, receipt, replayed = await _submit(
+            db,
+            rt,
+            session_id=session_id,
+            session_token=session_token,
+            idempotency_key=idempotency_key,
+            request=request,
+            now=now,
+        )
+    except ServiceError as exc:
+        metrics.submission_rejected(exc.code)
+        raise
+    metrics.submission_accepted(replayed=replayed)
+    return status, receipt
+
+
+async def _submit(
+    db: AsyncSession,
+    rt: Runtime,
+    *,
+    session_id: uuid.UUID,
+    session_token: str | None,
+    idempotency_key: str | None,
+    request: SubmissionRequest,
+    now: datetime,
+) -> tuple[int, SubmissionReceipt, bool]:
+    """:func:`submit`; the third value says whether the reply is a replay."""
     if not idempotency_key or len(idempotency_key) > MAX_IDEMPOTENCY_KEY:
         raise BadRequest(
             f"The Idempotency-Key header is required (1 to {MAX_IDEMPOTENCY_KEY} characters)",
@@ -232,7 +264,8 @@ async def submit(
                 "This Idempotency-Key was already used with a different body",
                 code="idempotency_key_reused",
             )
-        return previous.status_code, msgspec.convert(previous.body, SubmissionReceipt, strict=False)
+        receipt = msgspec.convert(previous.body, SubmissionReceipt, strict=False)
+        return previous.status_code, receipt, True
     if session.status == "withdrawn":
         _refuse_withdrawn(guardian=session.respondent == "parent")
     if session.status == "submitted":
@@ -345,7 +378,7 @@ async def submit(
             created_at=now,
         )
     )
-    return 201, receipt
+    return 201, receipt, False
 
 
 async def _check_may_take_part(
