@@ -28,9 +28,11 @@ lint: install
 typecheck: install
 	$(BIN)/mypy
 
-# Tests run in parallel on every core (pytest-xdist); each test has its own databases.
+# Tests run in parallel on every core (pytest-xdist); each test has its own databases. An idle
+# worker takes tests from a busy one (worksteal): the few long process tests do not end the run
+# on one core.
 unit: install
-	$(BIN)/pytest -n auto
+	$(BIN)/pytest -n auto --dist worksteal
 
 test: lint typecheck unit
 

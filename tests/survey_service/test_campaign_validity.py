@@ -119,6 +119,7 @@ def test_the_demo_battery_fits_the_demo_grades_and_birth_dates() -> None:
     assert [(w.code, w.instrument) for w in validity.warnings] == [("language_fallback", "asq")]
 
 
+@pytest.mark.sqlite_only  # a refusal or a page: the engine is not under test
 def test_an_instrument_outside_its_age_range_is_refused_naming_instrument_grade_and_range(
     env: Env,
 ) -> None:
@@ -155,6 +156,7 @@ def test_an_instrument_outside_its_age_range_is_refused_naming_instrument_grade_
     assert ok.json()["warnings"] == []
 
 
+@pytest.mark.sqlite_only  # a refusal or a page: the engine is not under test
 def test_an_upper_age_limit_is_enforced_too(env: Env) -> None:
     before = env.counts()
     r = env.create([{"grades": [11, 12], "instruments": ["phq-a"]}], languages=["en"])
@@ -166,6 +168,7 @@ def test_an_upper_age_limit_is_enforced_too(env: Env) -> None:
     )
 
 
+@pytest.mark.sqlite_only  # a refusal or a page: the engine is not under test
 def test_roster_birth_dates_catch_a_student_younger_than_the_grade(
     env: Env, tmp_path: Path
 ) -> None:
@@ -194,6 +197,7 @@ def test_roster_birth_dates_catch_a_student_younger_than_the_grade(
     assert "花名册中 8 年级有 1 名学生在筛查期间为 12 岁" in first["message"]["zh-CN"]
 
 
+@pytest.mark.sqlite_only  # a refusal or a page: the engine is not under test
 def test_a_parent_report_form_is_refused_in_a_student_battery(env: Env) -> None:
     before = env.counts()
     r = env.create([{"grades": [4], "instruments": ["psc17"]}], languages=["en"])
@@ -215,6 +219,7 @@ def test_a_parent_report_form_is_refused_in_a_student_battery(env: Env) -> None:
     assert "请把它放入 guardian_battery" in body["message"]["zh-CN"]
 
 
+@pytest.mark.sqlite_only  # a refusal or a page: the engine is not under test
 def test_a_language_without_text_needs_the_explicit_fallback(env: Env) -> None:
     battery = [{"grades": [8, 9], "instruments": ["phq9", "asq"]}]
     before = env.counts()
@@ -248,6 +253,7 @@ def test_a_language_without_text_needs_the_explicit_fallback(env: Env) -> None:
     assert [bool(r[0]) for r in stored] == [True]
 
 
+@pytest.mark.sqlite_only  # a refusal or a page: the engine is not under test
 def test_an_unvalidated_translation_is_a_warning(env: Env) -> None:
     r = env.create([{"grades": [4, 5, 6], "instruments": ["scared"]}], languages=["zh-CN"])
     assert r.status_code == 201, r.text

@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import httpx
+import pytest
 from page_support import csrf, sql, staff_login, uid
 from svc_support import WebhookReceiver, battery_answers, live_server, make_settings, run, seed
 
@@ -168,6 +169,7 @@ def test_tuesday_morning_goes_only_to_the_usual_routes(database_url: str) -> Non
         ) == [(0,)]
 
 
+@pytest.mark.sqlite_only  # a refusal or a page: the engine is not under test
 def test_rota_api_validates_and_is_scoped(database_url: str) -> None:
     with service(database_url, TUESDAY) as env:
         lead, counsellor = env.login("lead1"), env.login("counsellor1")
@@ -242,6 +244,7 @@ def test_rota_api_validates_and_is_scoped(database_url: str) -> None:
         ) == [(audits[0][0] + 2,)]
 
 
+@pytest.mark.sqlite_only  # a refusal or a page: the engine is not under test
 def test_staff_page_shows_and_saves_the_rota_without_javascript(database_url: str) -> None:
     with service(database_url, TUESDAY) as env:
         with httpx.Client(base_url=env.base, timeout=15, follow_redirects=True) as browser:
