@@ -9,10 +9,14 @@
 # requirements.lock, into a virtual environment. Stage 2 copies only that environment onto a
 # clean python:3.11-slim: no compilers, no source tree, no pip caches. Every dependency ships a
 # binary wheel for CPython 3.11 on x86_64 and arm64, so neither stage needs a compiler.
+# The final image adds Debian's PostgreSQL client (pg_dump, pg_restore: `runxin backup` and
+# `runxin restore` on PostgreSQL), which must be of the server's major version or newer: the
+# Debian release is pinned (trixie: PostgreSQL 17 client) and docker-compose.yml runs
+# postgres:17.
 # No secret is baked in: RUNXIN_SECRET_KEY, RUNXIN_DATABASE_URL and the rest come from the
 # environment at run time (deploy/env.example).
 
-ARG PYTHON_IMAGE=python:3.11-slim
+ARG PYTHON_IMAGE=python:3.11-slim-trixie
 
 FROM ${PYTHON_IMAGE} AS build
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
@@ -33,6 +37,9 @@ FROM ${PYTHON_IMAGE}
 LABEL org.opencontainers.image.title="Runxin 润心" \
       org.opencontainers.image.description="School mental-health screening with risk triage" \
       org.opencontainers.image.licenses="Apache-2.0"
+RUN apt-get update \
+    && apt-get install --yes --no-install-recommends postgresql-client \
+    && rm -rf /var/lib/apt/lists/*
 # A system account with a fixed id (10001): files it writes in volumes keep one owner, and
 # orchestrators that require a numeric non-root user (runAsNonRoot) accept the image.
 RUN groupadd --system --gid 10001 runxin \

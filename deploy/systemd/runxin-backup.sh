@@ -7,8 +7,11 @@
 # Environment:
 #   BACKUP_DIR  where backups go (default /var/backups/runxin; must exist, mode 0700)
 #   KEEP_DAYS   days of backups to keep (default 14); older ones are deleted only after
-#               tonight's backup succeeded, so a failing backup never deletes the last good one
+#               this backup succeeded, so a failing backup never deletes the last good one
 #   RUNXIN      the runxin command (default /opt/runxin/bin/runxin)
+#
+# `runxin backup` writes under a hidden temporary name and renames the file only when it is
+# complete and checked, and never overwrites an existing file (docs/backup.md).
 set -euo pipefail
 umask 077
 
@@ -24,18 +27,15 @@ fail() {
 [[ "$KEEP_DAYS" =~ ^[1-9][0-9]*$ ]] || fail "KEEP_DAYS must be a whole number of days >= 1, got '$KEEP_DAYS'"
 [[ -d "$BACKUP_DIR" ]] || fail "the backup directory $BACKUP_DIR does not exist"
 
-# Date and time, so that a second run on the same day never overwrites the first.
-name="runxin-$(date +%Y-%m-%d-%H%M%S).db"
-target="$BACKUP_DIR/$name"
-partial="$BACKUP_DIR/.incomplete-$name"
-[[ ! -e "$target" ]] || fail "$target already exists"
+# A SQLite copy is a .db file; a PostgreSQL backup is a pg_dump custom archive (.dump).
+case "${RUNXIN_DATABASE_URL:-}" in
+    postgres://* | postgresql://* | postgresql+asyncpg://*) ext=dump ;;
+    *) ext=db ;;
+esac
+# Date and time, so that a second run on the same day never collides with the first.
+target="$BACKUP_DIR/runxin-$(date +%Y-%m-%d-%H%M%S).$ext"
 
-# Written under a hidden name and renamed when complete: a crash or a full disk leaves no
-# file that looks like a backup, and pruning never counts a partial one.
-trap 'rm -f -- "$partial"' EXIT
-"$RUNXIN" backup "$partial"
-mv -- "$partial" "$target"
-trap - EXIT
+"$RUNXIN" backup "$target"
 echo "runxin-backup: wrote $target ($(du -h -- "$target" | cut -f1))"
 
 # Prune by age (minutes, so "14 days" means 14 x 24 hours), never the backup just written.
@@ -44,6 +44,6 @@ while IFS= read -r -d '' old; do
     [[ "$old" == "$target" ]] && continue
     rm -f -- "$old"
     removed=$((removed + 1))
-done < <(find "$BACKUP_DIR" -maxdepth 1 -type f -name 'runxin-*.db' \
+done < <(find "$BACKUP_DIR" -maxdepth 1 -type f \( -name 'runxin-*.db' -o -name 'runxin-*.dump' \) \
     -mmin +$((KEEP_DAYS * 24 * 60)) -print0)
 echo "runxin-backup: removed $removed backup(s) older than $KEEP_DAYS days"
