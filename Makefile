@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed-stamp
 # service. The bytecode caches go to __pycache__/ (ignored by git).
 unexport PYTHONDONTWRITEBYTECODE
 
-.PHONY: install demo test lint typecheck unit bench bench-load lock clean browser screenshots
+.PHONY: fonts install demo test lint typecheck unit bench bench-load lock clean browser screenshots
 
 $(STAMP): pyproject.toml requirements.lock
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Runxin needs Python 3.11 or newer")'
@@ -19,7 +19,7 @@ $(STAMP): pyproject.toml requirements.lock
 
 install: $(STAMP)
 
-demo: install
+demo: install fonts
 	@bash scripts/demo.sh
 
 lint: install
@@ -31,7 +31,7 @@ typecheck: install
 # Tests run in parallel on every core (pytest-xdist); each test has its own databases. An idle
 # worker takes tests from a busy one (worksteal): the few long process tests do not end the run
 # on one core.
-unit: install
+unit: install fonts
 	$(BIN)/pytest -n auto --dist worksteal
 
 test: lint typecheck unit
@@ -48,6 +48,12 @@ bench-load: install
 		--connections $(LOAD_CONNECTIONS)
 	$(BIN)/python benchmarks/submit_load.py --db postgresql --seconds $(LOAD_SECONDS) \
 		--connections $(LOAD_CONNECTIONS) --capacity-out benchmarks/capacity.json
+
+# PDF reports embed a font with Chinese glyphs (survey_service/reports/pdf.py): install
+# Debian's WenQuanYi Micro Hei where none is found (or set RUNXIN_REPORT_FONT to a font file).
+fonts: install
+	@$(BIN)/python -c 'from survey_service.reports.pdf import find_report_font as f; f(None)' \
+		2>/dev/null || { apt-get update -qq && apt-get install -y -qq fonts-wqy-microhei; }
 
 # The browser tests' browser: Debian's Chromium (and a CJK font, so screenshots show Chinese).
 # Playwright (a dev dependency) never downloads one: the tests pass executable_path.

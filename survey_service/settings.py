@@ -104,6 +104,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
         keep its counters in files there): when set, ``/metrics`` adds up the counters of every
         server process writing to that folder (``runxin serve --workers N``). It must exist and
         be emptied before the service starts.
+    report_font:
+        A TrueType/OpenType font file with Chinese glyphs for PDF reports
+        (``RUNXIN_REPORT_FONT``); unset, the usual system locations are searched
+        (``survey_service/reports/pdf.py``). The font is embedded in every PDF, so the reader
+        needs no Chinese font of its own.
     policy_path / policy_overrides_dir / instruments_dirs:
         Optional district triage policy file, a folder of override layers
         (``district.json``, ``<SCHOOL_CODE>.json``) and extra instrument definition folders.
@@ -126,6 +131,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     worker_heartbeat_max_age_s: int = 120
     metrics_token: str | None = None
     metrics_multiproc_dir: str | None = None
+    report_font: str | None = None
     policy_path: str | None = None
     policy_overrides_dir: str | None = None
     instruments_dirs: tuple[str, ...] = ()
@@ -162,6 +168,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             "PROMETHEUS_MULTIPROC_DIR": "metrics_multiproc_dir",
             "RUNXIN_SQLITE_SYNCHRONOUS": "sqlite_synchronous",
             "RUNXIN_LOG_FORMAT": "log_format",
+            "RUNXIN_REPORT_FONT": "report_font",
         }
         for var, field in mapping.items():
             if source.get(var):
