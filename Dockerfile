@@ -37,8 +37,11 @@ FROM ${PYTHON_IMAGE}
 LABEL org.opencontainers.image.title="Runxin 润心" \
       org.opencontainers.image.description="School mental-health screening with risk triage" \
       org.opencontainers.image.licenses="Apache-2.0"
+# Pango and HarfBuzz lay out PDF reports (WeasyPrint); WenQuanYi Micro Hei is the Chinese font
+# they embed (survey_service/reports/pdf.py finds it; RUNXIN_REPORT_FONT may name another).
 RUN apt-get update \
     && apt-get install --yes --no-install-recommends postgresql-client \
+       libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-wqy-microhei \
     && rm -rf /var/lib/apt/lists/*
 # A system account with a fixed id (10001): files it writes in volumes keep one owner, and
 # orchestrators that require a numeric non-root user (runAsNonRoot) accept the image.
