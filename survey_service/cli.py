@@ -231,6 +231,55 @@ def build_parser() -> argparse.ArgumentParser:
         **_examples("runxin instruments add definitions/sdq.json"),
     )
     inst_add.add_argument("path")
+    inst_export = inst_sub.add_parser(
+        "export",
+        parents=[common],
+        help="print an instrument as a FHIR R4 Questionnaire (JSON; see docs/fhir.md)",
+        **_examples(
+            "runxin instruments export phq9 --format fhir",
+            "runxin instruments export gad7 --format fhir --lang en --out gad7.fhir.json",
+        ),
+    )
+    inst_export.add_argument("instrument_id")
+    inst_export.add_argument("--format", choices=("fhir",), required=True)
+    inst_export.add_argument(
+        "--lang", choices=("zh", "en"), default="zh", help="the resource's language (default zh)"
+    )
+    inst_export.add_argument("--out", default=None, help="write here instead of stdout")
+    inst_import = inst_sub.add_parser(
+        "import",
+        help="turn a FHIR R4 Questionnaire (JSON) into an instrument definition draft",
+        **_examples("runxin instruments import questionnaire.json --out draft.json"),
+    )
+    inst_import.add_argument("path", help="the Questionnaire, a JSON file")
+    inst_import.add_argument("--out", required=True, help="the draft definition file to write")
+    inst_check = inst_sub.add_parser(
+        "check",
+        help="validate a definition file (or an imported draft): every problem with its path, "
+        "exit 1 if any",
+        **_examples("runxin instruments check draft.json"),
+    )
+    inst_check.add_argument("path")
+
+    responses = sub.add_parser("responses", help="stored responses (interoperability)")
+    responses_sub = responses.add_subparsers(dest="responses_command", required=True)
+    responses_export = responses_sub.add_parser(
+        "export",
+        parents=[common],
+        help="print a stored response as a FHIR R4 QuestionnaireResponse (a read of a "
+        "student's answers: audited)",
+        **_examples(
+            "runxin responses export 0b6f3c1e-8d1a-4c3e-9a57-2f1d4e5a6b7c --format fhir",
+        ),
+    )
+    responses_export.add_argument("response_id")
+    responses_export.add_argument("--format", choices=("fhir",), required=True)
+    responses_export.add_argument(
+        "--with-subject",
+        action="store_true",
+        help="add the subject as an opaque reference (Patient/<student id>; never a name)",
+    )
+    responses_export.add_argument("--out", default=None, help="write here instead of stdout")
 
     rescore = sub.add_parser(
         "rescore",
@@ -321,6 +370,8 @@ def build_parser() -> argparse.ArgumentParser:
     disable.add_argument("username")
 
     _add_directory_parsers(sub, common)
+    _add_report_parser(sub, common)
+    _add_export_parser(sub, common)
 
     audit_cmd = sub.add_parser("audit", help="the tamper-evident audit log")
     audit_sub = audit_cmd.add_subparsers(dest="audit_command", required=True)
@@ -508,6 +559,55 @@ def _add_directory_parsers(sub: Any, common: argparse.ArgumentParser) -> None:
     ):
         st_one = staff_sub.add_parser(name, parents=[common], help=text, **_examples(example))
         st_one.add_argument("username")
+
+
+def _add_report_parser(sub: Any, common: argparse.ArgumentParser) -> None:
+    """``runxin report``: the annual screening report of a school or a district (issue 15)."""
+    report = sub.add_parser(
+        "report",
+        parents=[common],
+        help="the annual screening report of a school or a district, as PDF or HTML",
+        **_examples(
+            "runxin report --school SZ-07 --out sz07-2026-2027.pdf",
+            "runxin report --school SZ-07 --year 2025-2026 --lang en --format html --out r.html",
+            "runxin report --district SZ --out district.pdf",
+        ),
+    )
+    which = report.add_mutually_exclusive_group(required=True)
+    which.add_argument("--school", metavar="CODE", help="the school's code")
+    which.add_argument("--district", metavar="CODE", help="the district's code (all its schools)")
+    report.add_argument(
+        "--year",
+        metavar="LABEL",
+        help="the school year, e.g. 2026-2027 (default: the current school year)",
+    )
+    report.add_argument("--format", choices=("pdf", "html"), default="pdf")
+    report.add_argument("--lang", choices=("zh", "en"), default="zh")
+    report.add_argument("--out", required=True, metavar="PATH", help="the file to write")
+
+
+def _add_export_parser(sub: Any, common: argparse.ArgumentParser) -> None:
+    """``runxin export provincial``: a district's de-identified, suppressed counts (issue 15)."""
+    export = sub.add_parser("export", help="aggregate exports for other platforms")
+    export_sub = export.add_subparsers(dest="export_command", required=True)
+    provincial = export_sub.add_parser(
+        "provincial",
+        parents=[common],
+        help="a district's school year as suppressed counts for the provincial platform "
+        "(docs/provincial-export.md)",
+        **_examples(
+            "runxin export provincial --district SZ --format json --out sz-2026-2027.json",
+            "runxin export provincial --district SZ --year 2025-2026 --format csv --out sz.csv",
+        ),
+    )
+    provincial.add_argument("--district", required=True, metavar="CODE", help="district code")
+    provincial.add_argument(
+        "--year",
+        metavar="LABEL",
+        help="the school year, e.g. 2026-2027 (default: the current school year)",
+    )
+    provincial.add_argument("--format", choices=("json", "csv"), default="json")
+    provincial.add_argument("--out", required=True, metavar="PATH", help="the file to write")
 
 
 _ROLES = (
@@ -754,9 +854,12 @@ _NEEDS_SCHEMA = frozenset(
         "audit",
         "retention",
         "user",
+        "report",
+        "export",
         "schools",
         "classes",
         "staff",
+        "responses",
     }
 )
 
@@ -767,6 +870,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         return _cmd_score(args)
     if command == "policy":
         return _cmd_policy_check(args)
+    if command == "instruments" and args.instruments_command in {"import", "check"}:
+        return _cmd_instruments_file(args)
     if command == "simulate":
         return _cmd_simulate(args)
     if command == "inbox":
@@ -811,6 +916,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         return asyncio.run(_cmd_instruments(settings, args))
     if command == "rescore":
         return asyncio.run(_cmd_rescore(settings, args))
+    if command == "responses":
+        return asyncio.run(_cmd_responses_export(settings, args))
     if command == "roster":
         return asyncio.run(_cmd_roster(settings, args))
     if command == "audit":
@@ -821,6 +928,10 @@ def _dispatch(args: argparse.Namespace) -> int:
         return _cmd_user(settings, args)
     if command in {"schools", "classes", "staff"}:
         return asyncio.run(_cmd_directory(settings, args))
+    if command == "report":
+        return asyncio.run(_cmd_report(settings, args))
+    if command == "export":
+        return asyncio.run(_cmd_export(settings, args))
     raise AssertionError(command)  # pragma: no cover - argparse restricts commands
 
 
@@ -1207,6 +1318,10 @@ async def _cmd_instruments(settings: Settings, args: argparse.Namespace) -> int:
     except UnknownInstrumentError as exc:
         _err(_unknown_instrument(exc))
         return 1
+    if args.instruments_command == "export":
+        from instruments.fhir import to_questionnaire
+
+        return _write_json(to_questionnaire(instrument, lang=args.lang), args.out)
     if args.json:
         print(json.dumps(msgspec.to_builtins(instrument), ensure_ascii=False, indent=2))
         return 0
@@ -1269,6 +1384,89 @@ async def _cmd_instruments_add(settings: Settings, path: Path) -> int:
     state = "installed" if new else "already installed (identical)"
     print(f"{instrument.id} version {instrument.version}: {state}")
     return 0
+
+
+def _write_json(document: Any, out: str | None) -> int:
+    """Print ``document`` as JSON, or write it to ``out`` (saying so on stderr)."""
+    text = json.dumps(document, ensure_ascii=False, indent=2) + "\n"
+    if out is None:
+        sys.stdout.write(text)
+        return 0
+    try:
+        Path(out).write_text(text, encoding="utf-8")
+    except OSError as exc:
+        _err(f"cannot write {out}: {exc.strerror}")
+        return 1
+    print(f"written: {out}", file=sys.stderr)
+    return 0
+
+
+def _cmd_instruments_file(args: argparse.Namespace) -> int:
+    """``runxin instruments import PATH --out DRAFT`` and ``runxin instruments check PATH``."""
+    from instruments.fhir import definition_problems, from_questionnaire
+
+    path = Path(args.path)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        _err(f"cannot read {path}: {exc.strerror}")
+        return 1
+    if args.instruments_command == "check":
+        problems = definition_problems(data, str(path))
+        for problem in problems:
+            print(problem, file=sys.stderr)
+        if problems:
+            _err(f"{path}: {len(problems)} problem(s)")
+            return 1
+        print(f"{path}: a valid definition")
+        return 0
+    try:
+        resource = json.loads(data)
+    except ValueError as exc:
+        _err(f"{path}: not valid JSON: {exc}")
+        return 1
+    try:
+        draft = from_questionnaire(resource)
+    except ValueError as exc:
+        _err(f"{path}: {exc}")
+        return 1
+    written = _write_json(draft, args.out)
+    if written == 0:
+        print(
+            f"draft {draft['id']} written; FHIR does not carry the scoring rules: complete it, "
+            f"then run `runxin instruments check {args.out}`",
+            file=sys.stderr,
+        )
+    return written
+
+
+async def _cmd_responses_export(settings: Settings, args: argparse.Namespace) -> int:
+    """``runxin responses export ID --format fhir``: audited as a read by the operator."""
+    import uuid
+
+    from survey_service.errors import ServiceError
+    from survey_service.screening.fhir import response_resource_cli
+
+    try:
+        response_id = uuid.UUID(args.response_id)
+    except ValueError:
+        _err(f"{args.response_id!r} is not a response id (a UUID)")
+        return 1
+    try:
+        async with _service(settings) as svc:
+            rt = await svc.runtime()
+            async with svc.sessions() as db, db.begin():
+                resource = await response_resource_cli(
+                    db,
+                    rt.catalogue,
+                    response_id,
+                    now=svc.clock.now(),
+                    with_subject=args.with_subject,
+                )
+    except ServiceError as exc:
+        _err(exc.detail)
+        return 1
+    return _write_json(resource, args.out)
 
 
 async def _cmd_rescore(settings: Settings, args: argparse.Namespace) -> int:
@@ -1550,6 +1748,82 @@ async def _cmd_directory(settings: Settings, args: argparse.Namespace) -> int:
     for line in lines:
         print(line)
     return 0
+
+
+async def _cmd_report(settings: Settings, args: argparse.Namespace) -> int:
+    """``runxin report``: gather, render, write atomically; the read is audited (actor ``cli``)."""
+    from survey_service.reports import annual_output
+
+    out = Path(args.out)
+    if not out.parent.is_dir():
+        raise _CliError(f"the directory {out.parent} does not exist")
+    try:
+        async with _service(settings) as svc, svc.sessions() as db, db.begin():
+            body, label = await annual_output.operator_report(
+                db,
+                school=args.school,
+                district=args.district,
+                year=args.year,
+                fmt=args.format,
+                lang=args.lang,
+                font_setting=settings.report_font,
+                now=svc.clock.now(),
+                progress=lambda line: print(line, file=sys.stderr),
+            )
+            _write_atomically(out, body)
+    except annual_output.ReportError as exc:
+        raise _CliError(str(exc)) from exc
+    print(f"wrote {out} ({label}, {len(body):,} bytes)", file=sys.stderr)
+    return 0
+
+
+async def _cmd_export(settings: Settings, args: argparse.Namespace) -> int:
+    """``runxin export provincial``: build, write atomically; audited (actor ``cli``)."""
+    from survey_service.errors import ServiceError
+    from survey_service.reports import annual, provincial
+
+    out = Path(args.out)
+    if not out.parent.is_dir():
+        raise _CliError(f"the directory {out.parent} does not exist")
+    if args.year is not None:
+        try:
+            annual.parse_year(args.year)
+        except ValueError as exc:
+            raise _CliError(f"--year: {exc}") from None
+    async with _service(settings) as svc, svc.sessions() as db, db.begin():
+        try:
+            district = await annual.find_district(db, args.district)
+        except ServiceError as exc:
+            raise _CliError(f"{exc} (区县代码不存在)") from None
+        print(f"gathering the figures of district {district.code}…", file=sys.stderr)
+        try:
+            export = await provincial.build_export(
+                db, district, year=args.year, fmt=args.format, now=svc.clock.now()
+            )
+        except ValueError as exc:
+            raise _CliError(f"--year: {exc}") from None
+        provincial.record_download(db, None, district, export, fmt=args.format, now=svc.clock.now())
+        _write_atomically(out, export.body)
+    label = export.document["school_year"]["label"]
+    print(f"wrote {out} ({district.code} {label}, {len(export.body):,} bytes)", file=sys.stderr)
+    return 0
+
+
+def _write_atomically(path: Path, body: bytes) -> None:
+    """Write ``body`` to a temporary file beside ``path``, then rename it into place."""
+    import os
+    import tempfile
+
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(body)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 async def _cmd_audit(settings: Settings, args: argparse.Namespace) -> int:

@@ -101,6 +101,7 @@ PERMISSIONS: Mapping[str, frozenset[Role]] = MappingProxyType(
         "plans.read": _roles(C, L, H),
         "plans.write": _roles(C, L),
         "files.read": _roles(C, L, D, H),
+        "files.print": _roles(C, L),  # issue 15: the file as PDF for a handover (audited)
         "students.transfer": _roles(D),
         "referrals.create": _roles(C, L),
         "referrals.advance": _roles(C, L),
@@ -126,6 +127,9 @@ PERMISSIONS: Mapping[str, frozenset[Role]] = MappingProxyType(
         "dashboards.district": _roles(D),
         "dashboards.export": _roles(C, L, A, D),
         "escalations.read": _roles(D),
+        # issue 15: the annual report (suppressed aggregates; a school's has class rows)
+        "reports.school": _roles(C, L, A),
+        "reports.district": _roles(D),
         # --- notifications ----------------------------------------------------------------
         "routes.edit": _roles(L, A),
         "alerts.read": _roles(L, A, D),
@@ -140,6 +144,9 @@ PERMISSIONS: Mapping[str, frozenset[Role]] = MappingProxyType(
         "classes.list": _roles(A, L, D),  # classes with their head teachers and committee
         "classes.edit": _roles(A, L),  # add a class, assign its head teacher and committee
         "students.export": _roles(C, L),  # F: everything held about one student (PIPL)
+        # issue 15: one stored response as a FHIR QuestionnaireResponse: its answers, which
+        # only the counsellor sees (triage.VISIBILITY); scoped and audited
+        "responses.export": _roles(C),
         # --- audit ------------------------------------------------------------------------
         "audit.read": _roles(U),
         "audit.export": _roles(U),
@@ -158,6 +165,9 @@ PUBLIC_ROUTES: frozenset[str] = frozenset(
         "/api/v1/student/sessions",
         "/api/v1/student/sessions/{session_id:uuid}/submission",
         "/api/v1/student/sessions/{session_id:uuid}/answers",
+        # issue 15: a shipped instrument as a FHIR Questionnaire (published text, no personal
+        # data; installed, possibly licensed, definitions are not served)
+        "/api/v1/instruments/{instrument_id:str}/fhir",
         "/api/v1/auth/login",
         "/",
         "/s",

@@ -50,6 +50,7 @@ from survey_service.pages._web import (
     time_left,
 )
 from survey_service.pages.i18n import label
+from survey_service.reports import student_file as file_print
 from survey_service.services.runtime import Runtime
 
 Db = NamedDependency[AsyncSession]
@@ -297,6 +298,10 @@ async def file_page(
         plan=await _plan(db, sess, student_id, now),
         can_edit_plan=permissions.allowed(user.role, "plans.write"),
         can_open_cases=permissions.allowed(user.role, "cases.read"),
+        # issue 15: the form that prints the file as PDF (the roles that may)
+        print_purposes=file_print.PURPOSES
+        if lens.identity and permissions.allowed(user.role, file_print.OPERATION)
+        else (),
         see_reasons=lens.sees("reasons"),
         see_scores=lens.sees("scores"),
         see_notes=lens.sees("talk_notes"),

@@ -1178,10 +1178,12 @@ def _merge_slice_texts() -> None:
     """Merge ``pages.texts.*`` into ``TEXT`` and ``LABELS``; a key defined twice is an error."""
     from survey_service.pages.texts import (
         accounts_admin,
+        annual_report,
         campaign_admin,
         campaign_detail,
         case_care,
         directory_admin,
+        file_print,
         lists,
         school_admin,
     )
@@ -1194,6 +1196,8 @@ def _merge_slice_texts() -> None:
         campaign_detail,
         school_admin,
         case_care,
+        file_print,  # issue 15: the student's file as PDF
+        annual_report,  # issue 15: the annual report of a school or district
     ):
         for lang in LANGUAGES:
             twice = set(module.TEXT[lang]) & set(TEXT[lang])

@@ -19,6 +19,7 @@ from survey_service.cases import pages as cases
 from survey_service.notifications import on_call_pages, route_pages
 from survey_service.pages import _staff_session as ss
 from survey_service.pages import admin
+from survey_service.reports import annual_pages, student_file_pages
 from survey_service.schools import admin_pages as school_admin
 from survey_service.schools import calendar_pages
 from survey_service.screening import pages as screening
@@ -61,5 +62,7 @@ STAFF_ROUTER = staff_router(
     *route_pages.ROUTES,
     *calendar_pages.ROUTES,
     *care_pages.ROUTES,
+    *student_file_pages.ROUTES,  # issue 15: the student's file as PDF
+    *annual_pages.ROUTES,  # issue 15: the annual report of a school or district
 )
 PAGE_ROUTES: list[Any] = [*STUDENT_ROUTES, STAFF_ROUTER]

@@ -477,6 +477,7 @@ KNOWN: dict[tuple[str, str], tuple[tuple[str, ...], Body]] = {
     ),
     ("GET", "/api/v1/campaigns/{campaign_id:uuid}/non-completers"): (SCHOOL_LEVEL, _none),
     ("GET", "/api/v1/coverage"): (OWN, _none),
+    ("GET", "/api/v1/district/provincial-export"): (OWN, _none),  # issue 15
     ("POST", "/api/v1/schools/{school_code:str}/roster"): (
         SCHOOL_LEVEL,
         lambda v: {"files": {"data": ("roster.csv", b"nothing useful\n", "text/csv")}},
@@ -486,6 +487,11 @@ KNOWN: dict[tuple[str, str], tuple[tuple[str, ...], Body]] = {
     ("GET", "/staff/queue"): (OWN, _none),
     ("GET", "/staff/cases/{case_id:uuid}"): (ALL, _none),
     ("GET", "/staff/students/{student_id:uuid}"): (ALL, _none),
+    # issue 15: the file as PDF (a purpose is required; rendering runs for the allowed roles)
+    ("GET", "/staff/students/{student_id:uuid}/file.pdf"): (
+        ALL,
+        lambda v: {"params": {"purpose": "transfer"}},
+    ),
     ("POST", "/staff/cases/{case_id:uuid}/acknowledge"): (ALL, _form()),
     ("POST", "/staff/cases/{case_id:uuid}/action"): (ALL, _form(action="start_assessment")),
     ("POST", "/staff/cases/{case_id:uuid}/records"): (ALL, _form(kind="note", summary="m")),
@@ -508,6 +514,9 @@ KNOWN: dict[tuple[str, str], tuple[tuple[str, ...], Body]] = {
     ("GET", "/staff/school"): (OWN, _none),
     ("GET", "/staff/district"): (OWN, _none),
     ("GET", "/staff/exports/{name:str}"): (OWN, _none),
+    # issue 15: the annual report (HTML: the same figures, without laying out a PDF)
+    ("GET", "/staff/reports/school"): (OWN, lambda v: {"params": {"format": "html"}}),
+    ("GET", "/staff/reports/district"): (OWN, lambda v: {"params": {"format": "html"}}),
     ("GET", "/staff/on-call"): (OWN, _none),
     ("POST", "/staff/on-call"): (OWN, _form(rows="0")),
     ("GET", "/staff/admin"): (OWN, _none),
