@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed-stamp
 # service. The bytecode caches go to __pycache__/ (ignored by git).
 unexport PYTHONDONTWRITEBYTECODE
 
-.PHONY: fonts install demo test lint typecheck unit bench bench-load lock clean browser screenshots
+.PHONY: fonts install demo test lint typecheck unit bench bench-irt bench-load lock clean browser screenshots
 
 $(STAMP): pyproject.toml requirements.lock
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Runxin needs Python 3.11 or newer")'
@@ -38,6 +38,19 @@ test: lint typecheck unit
 
 bench: install
 	$(BIN)/python benchmarks/bench_scoring.py
+
+# IRT calibration, EAP and CAT selection beside the published Python packages girth and mirt
+# (issue 16; docs/psychometrics.md). They go into their own venv, never into .venv: the
+# benchmark runs them there through benchmarks/_irt_competitors.py.
+BENCH_VENV := .venv-bench
+$(BENCH_VENV)/.installed-stamp:
+	$(PYTHON) -m venv $(BENCH_VENV)
+	$(BENCH_VENV)/bin/python -m pip install --quiet -c requirements.lock numpy scipy \
+		girth==0.8.0 mirt==1.2.0
+	@touch $@
+
+bench-irt: install $(BENCH_VENV)/.installed-stamp
+	$(BIN)/python benchmarks/bench_irt.py --competitor-python $(BENCH_VENV)/bin/python
 
 # Students submitting against the real server on both databases, beside the framework ceiling
 # (issue 18; see docs/scaling.md). The PostgreSQL run records its rate for `runxin simulate`.
@@ -71,4 +84,4 @@ lock: install
 	$(BIN)/python -m pip freeze --exclude-editable | grep -v '^runxin' > requirements.lock
 
 clean:
-	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache demo.db* demo-codes.txt
+	rm -rf $(VENV) $(BENCH_VENV) .mypy_cache .pytest_cache .ruff_cache demo.db* demo-codes.txt

@@ -372,6 +372,12 @@ def build_parser() -> argparse.ArgumentParser:
     _add_directory_parsers(sub, common)
     _add_report_parser(sub, common)
     _add_export_parser(sub, common)
+    from survey_service.norms_cli import add_norms_parser
+
+    add_norms_parser(sub, common)  # runxin norms build|show|load|use (issue 16)
+    from survey_service.psychometrics_cli import add_psychometrics_parser
+
+    add_psychometrics_parser(sub, common)  # runxin psychometrics report (issue 16)
 
     audit_cmd = sub.add_parser("audit", help="the tamper-evident audit log")
     audit_sub = audit_cmd.add_subparsers(dest="audit_command", required=True)
@@ -466,6 +472,12 @@ def build_parser() -> argparse.ArgumentParser:
     simulate.add_argument(
         "--headroom", type=float, default=2.0, help="capacity over the peak (default 2)"
     )
+    from survey_service.cat_cli import add_cat_parser
+
+    add_cat_parser(sub)  # runxin cat simulate (issue 16)
+    from survey_service.irt_cli import add_irt_parser
+
+    add_irt_parser(sub)  # runxin irt fit (issue 16)
     return parser
 
 
@@ -860,6 +872,8 @@ _NEEDS_SCHEMA = frozenset(
         "classes",
         "staff",
         "responses",
+        "norms",
+        "psychometrics",
     }
 )
 
@@ -874,6 +888,14 @@ def _dispatch(args: argparse.Namespace) -> int:
         return _cmd_instruments_file(args)
     if command == "simulate":
         return _cmd_simulate(args)
+    if command == "cat":
+        from survey_service.cat_cli import run_cat
+
+        return run_cat(args)
+    if command == "irt":
+        from survey_service.irt_cli import run_irt
+
+        return run_irt(args)
     if command == "inbox":
         from survey_service.webhook_inbox import run_inbox
 
@@ -932,6 +954,14 @@ def _dispatch(args: argparse.Namespace) -> int:
         return asyncio.run(_cmd_report(settings, args))
     if command == "export":
         return asyncio.run(_cmd_export(settings, args))
+    if command == "norms":
+        from survey_service.norms_cli import run_norms
+
+        return asyncio.run(run_norms(settings, args))
+    if command == "psychometrics":
+        from survey_service.psychometrics_cli import run_psychometrics
+
+        return asyncio.run(run_psychometrics(settings, args))
     raise AssertionError(command)  # pragma: no cover - argparse restricts commands
 
 

@@ -39,6 +39,7 @@ from survey_service.db import (
     TriageRecord,
 )
 from survey_service.errors import Conflict, NotFound, Unprocessable
+from survey_service.norms.service import norms_for_results
 from survey_service.services import audit
 
 # What of a file the aggregate view (district officer) keeps: the care work, not the student.
@@ -133,6 +134,20 @@ async def student_file(
                 }
                 for sc in scores_by_session.get(s.id, [])
             ]
+            # Issue 16: T-score and percentile rank against the campaign's chosen norms
+            # (display only; never a band or a tier).
+            normed = await norms_for_results(
+                db,
+                s.campaign_id,
+                scores_by_session.get(s.id, []),
+                grade=(await db.get_one(SchoolClass, student.class_id)).grade,
+                gender=student.gender,
+            )
+            for shown_result, sc in zip(
+                summary["results"], scores_by_session.get(s.id, []), strict=True
+            ):
+                if sc.id in normed:
+                    shown_result["norms"] = normed[sc.id]
         entries.append(
             FileEntry(at=s.submitted_at or s.started_at, kind="screening", summary=summary)
         )

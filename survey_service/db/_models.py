@@ -671,3 +671,41 @@ class WorkerHeartbeat(Base):
     label: Mapped[str] = mapped_column(String(200))
     started_at: Mapped[datetime]
     last_beat_at: Mapped[datetime]
+
+
+class NormTableRecord(Base):
+    """A versioned norm table of one scale of one instrument (issue 16, ``runxin norms``).
+
+    ``document`` is the whole table as a ``scoring.norms.NormDocument`` (groups with their
+    n and rows of raw score, percentile rank and T-score): aggregates only, no student-level
+    data. ``source`` is ``campaign:<id>`` or ``published: <citation>``.
+    """
+
+    __tablename__ = "norm_tables"
+    __table_args__ = (UniqueConstraint("instrument_id", "scale", "version"),)
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
+    instrument_id: Mapped[str] = mapped_column(String(64), index=True)
+    scale: Mapped[str] = mapped_column(String(64))
+    version: Mapped[str] = mapped_column(String(64))
+    source: Mapped[str] = mapped_column(Text)
+    campaign_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("campaigns.id"), index=True)
+    min_cell: Mapped[int] = mapped_column(Integer)
+    n: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime]
+    document: Mapped[dict[str, Any]]
+
+
+class CampaignNorm(Base):
+    """The norm table a campaign's results of one instrument scale are read against.
+
+    Display only: a T-score or percentile rank never changes a band, a tier or a flag.
+    """
+
+    __tablename__ = "campaign_norms"
+    __table_args__ = (UniqueConstraint("campaign_id", "instrument_id", "scale"),)
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
+    campaign_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("campaigns.id"), index=True)
+    instrument_id: Mapped[str] = mapped_column(String(64))
+    scale: Mapped[str] = mapped_column(String(64))
+    norm_table_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("norm_tables.id"), index=True)
+    chosen_at: Mapped[datetime]
