@@ -12,25 +12,7 @@ from typing import Any
 
 import msgspec
 
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a whole number, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
-
-
-def _non_negative_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a whole number, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be 0 or more, got {value}")
-    return value
+from survey_service.argtypes import at_least_one, zero_or_more
 
 
 def _positive_float(text: str) -> float:
@@ -60,20 +42,20 @@ def add_cat_parser(sub: Any) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     simulate.add_argument("--bank", required=True, metavar="FILE", help="bank file (JSON)")
-    simulate.add_argument("--n", type=_positive_int, default=10_000, help="simulees (10000)")
-    simulate.add_argument("--seed", type=_non_negative_int, default=0, help="random seed (0)")
+    simulate.add_argument("--n", type=at_least_one, default=10_000, help="simulees (10000)")
+    simulate.add_argument("--seed", type=zero_or_more, default=0, help="random seed (0)")
     simulate.add_argument(
         "--se", type=_positive_float, default=0.3, help="target posterior SD to stop at (0.3)"
     )
     simulate.add_argument(
-        "--max-items", type=_positive_int, default=30, help="longest test, items (30)"
+        "--max-items", type=at_least_one, default=30, help="longest test, items (30)"
     )
     simulate.add_argument(
-        "--min-items", type=_non_negative_int, default=1, help="shortest test, items (1)"
+        "--min-items", type=zero_or_more, default=1, help="shortest test, items (1)"
     )
     simulate.add_argument(
         "--top-k",
-        type=_positive_int,
+        type=at_least_one,
         default=5,
         help="randomesque exposure control: draw among the k most informative items (5)",
     )

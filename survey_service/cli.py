@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 
 from instruments import Instrument
+from survey_service.argtypes import at_least_one
 from survey_service.clock import Clock, SystemClock
 from survey_service.security import weak_secret_key
 from survey_service.settings import (
@@ -54,17 +55,6 @@ def _common() -> argparse.ArgumentParser:
         help="HMAC key for access codes and tokens (default: $RUNXIN_SECRET_KEY)",
     )
     return common
-
-
-def _at_least_one(text: str) -> int:
-    """An argparse type: a whole number of at least 1 (bad usage, exit 2, before any work)."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a whole number, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
 
 
 def _examples(*lines: str) -> dict[str, Any]:
@@ -156,7 +146,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--base-url", default=None, help="public address used in links")
     serve.add_argument(
         "--workers",
-        type=_at_least_one,
+        type=at_least_one,
         default=1,
         help="server processes on this machine (one per core; default 1)",
     )

@@ -15,17 +15,8 @@ from typing import Any
 
 import msgspec
 
+from survey_service.argtypes import at_least_one
 from survey_service.settings import Settings
-
-
-def _min_cell(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a whole number, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
 
 
 def add_norms_parser(sub: Any, common: argparse.ArgumentParser) -> None:
@@ -46,7 +37,7 @@ def add_norms_parser(sub: Any, common: argparse.ArgumentParser) -> None:
     build.add_argument("--instrument", metavar="ID", help="one instrument (default: all)")
     build.add_argument(
         "--min-cell",
-        type=_min_cell,
+        type=at_least_one,
         default=50,
         help="minimum results per grade band x gender (default 50); smaller cells are merged "
         "into a neighbouring grade band",
